@@ -1,0 +1,84 @@
+/**
+ * createAuthbus() options: validated once, at the edge, from one TypeBox schema (unknown keys refused).
+ * Function-valued options are checked for being functions here; their signatures live in the TS types.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { InvalidOptionsError } from "./core/errors.js";
+import type { AnyEnvelope } from "./core/envelope.js";
+import type { NextAuthEventName } from "./core/formats/nextauth.js";
+import type { HandlerErrorInfo } from "./consumers/handler-consumer.js";
+
+const Fn = Type.Function([], Type.Unknown());
+const nextAuthEvents = ["signIn", "signOut", "createUser", "updateUser", "linkAccount", "session", "error"] as const;
+
+export const AuthbusOptionsSchema = Type.Object(
+  {
+    database: Type.Optional(Type.String({ minLength: 1, description: "sqlite:./authbus.db (default), sqlite::memory:, or a file path." })),
+    app: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$", description: "The app (tenant) this bus records for. Default: default." })),
+    language: Type.Optional(Type.String({ minLength: 1, description: "Fallback for context.language. Default: en." })),
+    sqlite: Type.Optional(
+      Type.Object(
+        { synchronous: Type.Optional(Type.Union([Type.Literal("FULL"), Type.Literal("NORMAL"), Type.Literal("EXTRA")])) },
+        { additionalProperties: false },
+      ),
+    ),
+    events: Type.Optional(Type.Object(Object.fromEntries(nextAuthEvents.map((n) => [n, Type.Optional(Fn)])), { additionalProperties: false })),
+    eventsShape: Type.Optional(Type.Union([Type.Literal("v4"), Type.Literal("v3")], { description: "Message shapes for `events` handlers. Default: v4." })),
+    handlers: Type.Optional(
+      Type.Record(
+        Type.String({ minLength: 1, maxLength: 200 }),
+        Type.Object({ filter: Type.String(), handle: Fn }, { additionalProperties: false }),
+      ),
+    ),
+    handlerRetry: Type.Optional(
+      Type.Object(
+        { baseMs: Type.Optional(Type.Integer({ minimum: 1 })), maxMs: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    pollIntervalMs: Type.Optional(Type.Integer({ minimum: 5, description: "How often handlers look for events written by other processes. Default: 250." })),
+    onError: Type.Optional(Fn),
+    now: Type.Optional(Fn),
+  },
+  { additionalProperties: false },
+);
+
+type Data = Omit<Static<typeof AuthbusOptionsSchema>, "events" | "handlers" | "onError" | "now">;
+
+export type NextAuthEventHandlers = Partial<Record<NextAuthEventName, (message: any) => unknown>>;
+
+export interface AuthbusOptions extends Data {
+  /** NextAuth-style handlers; each is a durable consumer named `nextauth:<event>`. */
+  events?: NextAuthEventHandlers;
+  /** Durable in-process handlers by name: `{ "audit-log": { filter: "user.**", handle } }`. */
+  handlers?: Record<string, { filter: string; handle: (event: AnyEnvelope) => unknown }>;
+  /** Called when a handler throws (it is retried) or a background read fails. Default: console.error. */
+  onError?: (error: unknown, info: HandlerErrorInfo) => void;
+  /** Clock in milliseconds (tests). Default: Date.now. */
+  now?: () => number;
+}
+
+const check = TypeCompiler.Compile(AuthbusOptionsSchema);
+
+export function validateOptions(options: unknown): AuthbusOptions {
+  if (options === undefined) return {};
+  if (check.Check(options)) return options as AuthbusOptions;
+  const issues = [...check.Errors(options)].slice(0, 20).map((e) => ({ pointer: e.path, message: e.message }));
+  throw new InvalidOptionsError(issues);
+}
+
+export interface DatabaseLocation {
+  kind: "sqlite";
+  filename: string;
+}
+
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (url.startsWith("sqlite:")) return { kind: "sqlite", filename: url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "") || "./authbus.db" };
+  if (url.startsWith("file:")) return { kind: "sqlite", filename: url.slice("file:".length) };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new InvalidOptionsError([{ pointer: "/database", message: "PostgreSQL is not available in this version yet; use sqlite:<file>" }]);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new InvalidOptionsError([{ pointer: "/database", message: `unsupported database URL ${url}` }]);
+  return { kind: "sqlite", filename: url };
+}

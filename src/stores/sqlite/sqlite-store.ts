@@ -1,0 +1,159 @@
+import Database from "better-sqlite3";
+import path from "node:path";
+import { compilePattern } from "../../core/pattern.js";
+import { StoreError, TransactionRequiredError } from "../../core/errors.js";
+import type { Envelope } from "../../core/envelope.js";
+import type { AppendInput, AppendResult, EventQuery, EventStore, TransactionHandle } from "../../core/ports/store.js";
+import { migrate } from "./migrations.js";
+import { AppendStatements } from "./statements.js";
+import { GroupCommitWriter } from "./group-commit.js";
+import { BETTER_SQLITE3_TX } from "./transaction.js";
+
+export type SqliteSynchronous = "FULL" | "NORMAL" | "EXTRA";
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:" (tests only: nothing survives the process). */
+  filename: string;
+  /** FULL (default) syncs the WAL on every commit: acknowledged events survive power loss. */
+  synchronous?: SqliteSynchronous;
+  busyTimeoutMs?: number;
+}
+
+interface EventRow {
+  id: string;
+  seq: number;
+  subject_seq: number | null;
+  type: string;
+  payload: string;
+  context: string;
+}
+
+const COLUMNS = "id, seq, subject_seq, type, payload, context";
+
+export function createSqliteStore(options: SqliteStoreOptions): EventStore & { readonly filename: string } {
+  const filename = options.filename === ":memory:" ? ":memory:" : path.resolve(options.filename);
+  let db: Database.Database;
+  try {
+    db = new Database(filename);
+    configure(db, options);
+    migrate(db);
+  } catch (e) {
+    throw new StoreError(`Cannot open SQLite database ${filename}: ${(e as Error).message}`, e);
+  }
+  const matchers = new Map<string, (t: string) => boolean>();
+  db.function("authbus_match", { deterministic: true }, (pattern: unknown, type: unknown) => {
+    let m = matchers.get(String(pattern));
+    if (!m) matchers.set(String(pattern), (m = compilePattern(String(pattern))));
+    return m(String(type)) ? 1 : 0;
+  });
+
+  const listeners = new Set<(app: string, seq: number) => void>();
+  const notify = (byApp: Map<string, number>) => {
+    for (const [app, seq] of byApp) for (const l of listeners) l(app, seq);
+  };
+  const stmts = new AppendStatements(db);
+  const saveCursorStmt = db.prepare(
+    "INSERT INTO consumers (app_id, name, cursor_seq, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (app_id, name) DO UPDATE SET cursor_seq = max(cursor_seq, ?), updated_at = ?",
+  );
+  const writer = new GroupCommitWriter(db, stmts, saveCursorStmt, notify);
+  const callerStatements = new WeakMap<Database.Database, AppendStatements>();
+  const getById = db.prepare(`SELECT ${COLUMNS} FROM events WHERE app_id = ? AND id = ?`);
+  const head = db.prepare("SELECT last_seq FROM app_counters WHERE app_id = ?");
+  const readCursor = db.prepare("SELECT cursor_seq FROM consumers WHERE app_id = ? AND name = ?");
+  const createCursor = db.prepare(
+    "INSERT INTO consumers (app_id, name, cursor_seq, updated_at) SELECT ?, ?, coalesce((SELECT last_seq FROM app_counters WHERE app_id = ?), 0), ? ON CONFLICT DO NOTHING",
+  );
+  let closed = false;
+
+  return {
+    kind: "sqlite",
+    filename,
+    append: (inputs) => (inputs.length === 0 ? Promise.resolve([]) : writer.append(inputs)),
+
+    appendInTransaction(tx: TransactionHandle, input: AppendInput): AppendResult {
+      if (tx.kind !== BETTER_SQLITE3_TX) throw new TransactionRequiredError(`A ${tx.kind} transaction cannot be used with the SQLite store; use fromBetterSqlite3(db)`);
+      const conn = tx.connection as Database.Database;
+      if (!conn.open || !conn.inTransaction) throw new TransactionRequiredError("fromBetterSqlite3(db): the connection has no open transaction; call emit inside db.transaction(...)");
+      if (filename === ":memory:" || path.resolve(conn.name) !== filename) throw new TransactionRequiredError(`fromBetterSqlite3(db): the connection is to ${conn.name}, not to the bus's database ${filename}`);
+      let s = callerStatements.get(conn);
+      if (!s) callerStatements.set(conn, (s = new AppendStatements(conn)));
+      const seen = new Map<string, AppendInput>();
+      const dup = s.resolveDuplicates([input], seen)[0];
+      const result = dup && dup !== "alias" ? dup : s.insertFresh([input])[0]!;
+      // The caller commits synchronously (better-sqlite3 transactions cannot await), so by the next turn it is visible.
+      if (!result.duplicate) setImmediate(() => notify(new Map([[input.app_id, result.seq]])));
+      return result;
+    },
+
+    async query(q: EventQuery): Promise<Envelope[]> {
+      const where = ["app_id = ?"];
+      const params: unknown[] = [q.app_id];
+      if (q.types && q.types.length > 0) {
+        const exact = q.types.filter((t) => !t.includes("*"));
+        const wild = q.types.filter((t) => t.includes("*"));
+        const ors: string[] = [];
+        if (exact.length > 0) {
+          ors.push(`type IN (${exact.map(() => "?").join(", ")})`);
+          params.push(...exact);
+        }
+        for (const w of wild) {
+          ors.push("authbus_match(?, type) = 1");
+          params.push(w);
+        }
+        where.push(`(${ors.join(" OR ")})`);
+      }
+      if (q.user_id !== undefined) (where.push("user_id = ?"), params.push(q.user_id));
+      if (q.after_seq !== undefined) (where.push("seq > ?"), params.push(q.after_seq));
+      if (q.since !== undefined) (where.push("timestamp >= ?"), params.push(q.since));
+      if (q.until !== undefined) (where.push("timestamp < ?"), params.push(q.until));
+      params.push(q.limit);
+      const rows = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`).all(...params) as EventRow[];
+      return rows.map(toEnvelope);
+    },
+
+    async getEvent(app_id, id) {
+      const row = getById.get(app_id, id) as EventRow | undefined;
+      return row ? toEnvelope(row) : undefined;
+    },
+
+    async headSeq(app_id) {
+      return (head.get(app_id) as { last_seq: number } | undefined)?.last_seq ?? 0;
+    },
+
+    async openCursor(app_id, consumer) {
+      const existing = readCursor.get(app_id, consumer) as { cursor_seq: number } | undefined;
+      if (existing) return existing.cursor_seq;
+      createCursor.run(app_id, consumer, app_id, Date.now());
+      return (readCursor.get(app_id, consumer) as { cursor_seq: number }).cursor_seq;
+    },
+
+    saveCursor: (app_id, consumer, seq) => writer.saveCursor(app_id, consumer, seq),
+
+    onAppended(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writer.drain();
+      listeners.clear();
+      db.close();
+    },
+  };
+}
+
+function configure(db: Database.Database, options: SqliteStoreOptions): void {
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  if (db.name !== ":memory:") {
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (String(mode).toLowerCase() !== "wal") throw new Error(`could not enable WAL (journal_mode=${mode})`);
+  }
+  db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+  db.pragma("foreign_keys = ON");
+}
+
+function toEnvelope(r: EventRow): Envelope {
+  return { id: r.id, seq: r.seq, subject_seq: r.subject_seq, type: r.type, payload: JSON.parse(r.payload), context: JSON.parse(r.context) } as Envelope;
+}

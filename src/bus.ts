@@ -23,9 +23,9 @@ export interface EmitOptions {
   await?: boolean;
 }
 
-export interface QueryFilter {
+export interface QueryFilter<P extends string = string> {
   /** A type or pattern (`user.*`, `authentication.**`), or several. */
-  type?: string | readonly string[];
+  type?: P | readonly P[];
   user_id?: string;
   after_seq?: number;
   /** Inclusive lower bound: UNIX seconds, RFC 3339 string or Date. */
@@ -48,7 +48,8 @@ export interface Authbus {
   readonly app: string;
   emit<T extends NonBlockingEventType>(type: T, payload: PayloadOf<T>, context?: ContextInputT, options?: EmitOptions): Promise<EmitReceipt>;
   on<P extends string>(pattern: P, handler: Handler<P>, options?: OnOptions): () => Promise<void>;
-  query(filter?: QueryFilter): Promise<AnyEnvelope[]>;
+  /** The audit log in ascending seq order; typed by the pattern(s) given. */
+  query<P extends string = "**">(filter?: QueryFilter<P>): Promise<EnvelopeOf<TypesMatching<P>>[]>;
   getEvent(id: string): Promise<AnyEnvelope | undefined>;
   close(): Promise<void>;
 }
@@ -111,24 +112,25 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
   }
   for (const [name, h] of Object.entries(o.handlers ?? {})) register(name, h.filter, h.handle as (e: Envelope) => unknown);
 
-  async function emit(type: string, payload: unknown, context?: ContextInputT, opts: EmitOptions = {}): Promise<EmitReceipt> {
+  /** Validates and serialises; throws typed errors. */
+  function prepare(type: string, payload: unknown, context: ContextInputT | undefined, opts: EmitOptions): AppendInput {
     if (closed) throw new BusClosedError();
-    if (opts.tx && opts.await) throw new TypeError("emit: `await` cannot be combined with `tx` (the event is not visible until your transaction commits)");
     if (isBlockingType(type)) throw new BlockingEventTypeError(type);
     const { payloadJson } = validateEmit(type, payload, context);
     if (opts.id !== undefined && (typeof opts.id !== "string" || !UUID.test(opts.id))) throw new InvalidEventIdError(opts.id);
     const userId = subjectOf(payload, context ?? {});
     const timestamp = Math.floor(now() / 1000);
     const full: EventContext = {
-      ...context,
       app_id: app,
+      ...context,
       timestamp,
       triggered_by: context?.triggered_by ?? "user",
       preferred_languages: context?.preferred_languages ?? [],
       language: context?.language ?? language,
       ...(userId !== undefined ? { user_id: userId } : {}),
     };
-    const input: AppendInput = {
+    full.app_id = app;
+    return {
       id: opts.id?.toLowerCase() ?? uuidv7(),
       callerId: opts.id !== undefined,
       app_id: app,
@@ -138,13 +140,32 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
       payloadJson,
       contextJson: JSON.stringify(full),
     };
-    if (registering.size > 0) await Promise.all(registering);
+  }
+
+  /**
+   * With `tx`, the event is written before emit returns and any failure is thrown synchronously,
+   * so it aborts the caller's transaction (better-sqlite3 transactions cannot await).
+   */
+  function emit(type: string, payload: unknown, context?: ContextInputT, opts: EmitOptions = {}): Promise<EmitReceipt> {
     if (opts.tx) {
-      const r = await store.appendInTransaction(opts.tx, input);
-      return { id: r.id, seq: r.seq };
+      if (opts.await) throw new TypeError("emit: `await` cannot be combined with `tx` (the event is not visible until your transaction commits)");
+      const input = prepare(type, payload, context, opts);
+      const r = store.appendInTransaction(opts.tx, input);
+      return Promise.resolve(r).then((x) => ({ id: x.id, seq: x.seq }));
     }
+    let input: AppendInput;
+    try {
+      input = prepare(type, payload, context, opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return append(input, opts.await === true, type);
+  }
+
+  async function append(input: AppendInput, awaitHandlers: boolean, type: string): Promise<EmitReceipt> {
+    if (registering.size > 0) await Promise.all(registering);
     const [r] = await store.append([input]);
-    if (opts.await) {
+    if (awaitHandlers) {
       await Promise.all([...consumers.values()].filter((c) => c.matches(type)).map((c) => c.consumer.waitFor(r!.seq)));
     }
     return { id: r!.id, seq: r!.seq };
@@ -162,7 +183,7 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
       }
       return register(name, pattern, handler as (e: Envelope) => unknown);
     },
-    async query(filter = {}) {
+    async query(filter: QueryFilter = {}) {
       if (closed) throw new BusClosedError();
       const types = filter.type === undefined ? undefined : typeof filter.type === "string" ? [filter.type] : [...filter.type];
       if (types) compilePatterns(types);
@@ -177,7 +198,7 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
         since: toUnixSeconds(filter.since, "since"),
         until: toUnixSeconds(filter.until, "until"),
         limit,
-      })) as AnyEnvelope[];
+      })) as never[];
     },
     async getEvent(id) {
       if (closed) throw new BusClosedError();

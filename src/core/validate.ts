@@ -3,7 +3,7 @@
  * Pointers are RFC 6901, relative to the emitted input `{type, payload, context}`.
  */
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import type { TSchema } from "@sinclair/typebox";
+import { FormatRegistry, type TSchema } from "@sinclair/typebox";
 import { CATALOG } from "./catalog/definitions.js";
 import { isEventType, type EventType } from "./catalog/catalog.js";
 import { ContextInput } from "./envelope.js";
@@ -11,6 +11,10 @@ import { NotJsonValueError, PayloadTooLargeError, UnknownEventTypeError, Validat
 
 /** Largest serialised event (payload + context) accepted: 1 MiB, as the HTTP API. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
+
+// RFC 3339 date-time, the only format the catalog uses.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)));
 
 const checks = new Map<string, TypeCheck<TSchema>>();
 function checkerFor(key: string, schema: TSchema): TypeCheck<TSchema> {

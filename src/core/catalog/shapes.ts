@@ -4,16 +4,18 @@
  * Only the identifying fields are required; every object accepts extra fields so the
  * catalog can grow without breaking anyone (seed 002 "Event Shape Versioning").
  */
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type Static, type TOptional, type TSchema } from "@sinclair/typebox";
 
 const Json = Type.Unknown({ description: "Any JSON value." });
 const JsonObject = Type.Record(Type.String(), Json, { description: "A JSON object." });
 const Timestamp = (description: string) => Type.String({ format: "date-time", description });
-const Open = <T extends Record<string, TSchema>>(properties: T, options: { description: string; required?: (keyof T)[] }) => {
-  const required = new Set(options.required ?? []);
+type OpenProps<T extends Record<string, TSchema>, R extends keyof T> = { [K in keyof T]: K extends R ? T[K] : TOptional<T[K]> };
+/** An object that accepts extra fields, with every property optional but `required`. */
+const Open = <T extends Record<string, TSchema>, R extends keyof T>(properties: T, options: { description: string; required: R[] }) => {
+  const required = new Set<keyof T>(options.required);
   const props = Object.fromEntries(
     Object.entries(properties).map(([k, v]) => [k, required.has(k) ? v : Type.Optional(v)]),
-  ) as T;
+  ) as OpenProps<T, R>;
   return Type.Object(props, { additionalProperties: true, description: options.description });
 };
 

@@ -32,3 +32,8 @@ export {
 } from "./core/errors.js";
 export type { ErrorCode, ValidationIssue } from "./core/errors.js";
 export type { HandlerErrorInfo } from "./consumers/handler-consumer.js";
+export { renderNative } from "./core/formats/native.js";
+export { toCloudEvent, renderCloudEventsStructured, renderCloudEventsBinary, encodeCloudEventsHeaderValue, decodeCloudEventsHeaderValue } from "./core/formats/cloudevents.js";
+export type { AuthbusCloudEvent, CloudEventOptions } from "./core/formats/cloudevents.js";
+export { renderAuth0, auth0TypeFor } from "./core/formats/auth0.js";
+export type { Auth0Event, Auth0EventType, Auth0Rendering } from "./core/formats/auth0.js";

@@ -1,0 +1,85 @@
+/**
+ * Issue 2 benchmark: durable emit throughput and p50/p99 latency with 1, 16 and 256 concurrent
+ * emitters (group commit, synchronous=FULL), against a naive one-transaction-per-event insert
+ * into the same schema on the same disk, measured in the same run.
+ */
+import path from "node:path";
+import Database from "better-sqlite3";
+import { v7 as uuidv7 } from "uuid";
+import { createAuthbus } from "../src/index.js";
+import { migrate } from "../src/stores/sqlite/migrations.js";
+import { fmt, summarize, tempDir } from "./lib.js";
+
+export interface EmitRow {
+  name: string;
+  concurrency: number;
+  events: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+const payload = (i: number) => ({
+  user: { id: `user-${i % 1000}`, standard_attributes: { email: `user-${i % 1000}@example.com`, email_verified: true, name: "Ada Lovelace" } },
+  session: { id: `sess-${i}`, type: "idp", amr: ["pwd"] },
+});
+const context = { ip_address: "203.0.113.7", user_agent: "Mozilla/5.0 (bench)", preferred_languages: ["en"] };
+
+/** One INSERT per event in autocommit: one fsync per event. The baseline the issue names. */
+function naive(durationMs: number): EmitRow {
+  const db = new Database(path.join(tempDir("authbus-bench-naive-"), "naive.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  migrate(db);
+  const insert = db.prepare("INSERT INTO events (app_id, seq, id, type, user_id, subject_seq, timestamp, payload, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const latencies: number[] = [];
+  const start = performance.now();
+  let i = 0;
+  while (performance.now() - start < durationMs) {
+    const t = performance.now();
+    const p = payload(i);
+    insert.run("default", ++i, uuidv7(), "user.authenticated", p.user.id, i, Math.floor(Date.now() / 1000), JSON.stringify(p), JSON.stringify({ app_id: "default", ...context }));
+    latencies.push(performance.now() - t);
+  }
+  const elapsed = performance.now() - start;
+  db.close();
+  return { name: "naive: one transaction per event", concurrency: 1, events: i, perSecond: (i / elapsed) * 1000, ...summarize(latencies) };
+}
+
+async function authbus(concurrency: number, durationMs: number): Promise<EmitRow> {
+  const bus = createAuthbus({ database: `sqlite:${path.join(tempDir("authbus-bench-emit-"), "bus.db")}` });
+  const latencies: number[] = [];
+  let n = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() - start < durationMs) {
+        const i = n++;
+        const t = performance.now();
+        await bus.emit("user.authenticated", payload(i), context);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = performance.now() - start;
+  await bus.close();
+  return { name: "authbus emit (group commit)", concurrency, events: latencies.length, perSecond: (latencies.length / elapsed) * 1000, ...summarize(latencies) };
+}
+
+export async function runEmitBenchmark(durationMs = 3000): Promise<{ rows: EmitRow[]; markdown: string }> {
+  const rows: EmitRow[] = [];
+  rows.push(naive(durationMs));
+  for (const c of [1, 16, 256]) rows.push(await authbus(c, durationMs));
+  const base = rows[0]!.perSecond;
+  const lines = [
+    "| Writer | Concurrent emitters | Events | Events/s | p50 latency (ms) | p99 latency (ms) | × naive |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((r) => `| ${r.name} | ${r.concurrency} | ${fmt(r.events)} | ${fmt(r.perSecond)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${fmt(r.perSecond / base, 1)} |`),
+  ];
+  return { rows, markdown: lines.join("\n") };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { markdown } = await runEmitBenchmark(Number(process.env.BENCH_MS ?? 3000));
+  console.log(markdown);
+}

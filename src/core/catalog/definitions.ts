@@ -11,8 +11,9 @@ import { Connection, ErrorInfo, Identity, JwtPayload, Organization, Role, Sessio
 export type EventKind = "blocking" | "non_blocking";
 export type EventSource = "authgear" | "auth0" | "nextauth";
 
-export interface EventDefinition<S extends TSchema = TSchema> {
-  readonly kind: EventKind;
+export interface EventDefinition<S extends TSchema = TSchema, K extends EventKind = EventKind> {
+  /** Kept literal per entry, so BlockingEventType and NonBlockingEventType can be computed from the catalog. */
+  readonly kind: K;
   readonly source: EventSource;
   readonly description: string;
   readonly payload: S;
@@ -21,7 +22,7 @@ export interface EventDefinition<S extends TSchema = TSchema> {
 const payload = <P extends Record<string, TSchema>>(properties: P) =>
   Type.Object(properties, { additionalProperties: true });
 
-const def = <S extends TSchema>(kind: EventKind, source: EventSource, description: string, schema: S): EventDefinition<S> => ({
+const def = <K extends EventKind, S extends TSchema>(kind: K, source: EventSource, description: string, schema: S): EventDefinition<S, K> => ({
   kind,
   source,
   description,

@@ -46,8 +46,8 @@ function naive(durationMs: number): EmitRow {
   return { name: "naive: one transaction per event", concurrency: 1, events: i, perSecond: (i / elapsed) * 1000, ...summarize(latencies) };
 }
 
-async function authbus(concurrency: number, durationMs: number): Promise<EmitRow> {
-  const bus = createAuthbus({ database: `sqlite:${path.join(tempDir("authbus-bench-emit-"), "bus.db")}` });
+async function authbus(concurrency: number, durationMs: number, writerThread: boolean): Promise<EmitRow> {
+  const bus = createAuthbus({ database: `sqlite:${path.join(tempDir("authbus-bench-emit-"), "bus.db")}`, sqlite: { writerThread } });
   const latencies: number[] = [];
   let n = 0;
   const start = performance.now();
@@ -63,13 +63,13 @@ async function authbus(concurrency: number, durationMs: number): Promise<EmitRow
   );
   const elapsed = performance.now() - start;
   await bus.close();
-  return { name: "authbus emit (group commit)", concurrency, events: latencies.length, perSecond: (latencies.length / elapsed) * 1000, ...summarize(latencies) };
+  return { name: `authbus emit (group commit, ${writerThread ? "writer thread" : "inline writer"})`, concurrency, events: latencies.length, perSecond: (latencies.length / elapsed) * 1000, ...summarize(latencies) };
 }
 
 export async function runEmitBenchmark(durationMs = 3000): Promise<{ rows: EmitRow[]; markdown: string }> {
   const rows: EmitRow[] = [];
   rows.push(naive(durationMs));
-  for (const c of [1, 16, 256]) rows.push(await authbus(c, durationMs));
+  for (const thread of [true, false]) for (const c of [1, 16, 256]) rows.push(await authbus(c, durationMs, thread));
   const base = rows[0]!.perSecond;
   const lines = [
     "| Writer | Concurrent emitters | Events | Events/s | p50 latency (ms) | p99 latency (ms) | × naive |",

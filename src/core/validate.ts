@@ -49,41 +49,88 @@ export function schemaIssues(key: string, schema: TSchema, value: unknown, prefi
 /**
  * Throws NotJsonValueError at the first value JSON cannot carry faithfully.
  * JSON.stringify would silently drop or rewrite these, so the stored event would differ from what was emitted.
+ * The pointer is only built on failure: this runs on every emit.
  */
-export function assertJsonValue(value: unknown, pointer = "", seen: Set<object> = new Set()): void {
-  switch (typeof value) {
+export function assertJsonValue(value: unknown, prefix = ""): void {
+  if (isPlainJson(value, 0)) return;
+  explainNonJson(value, prefix);
+}
+
+/** Fast, allocation-free check for the common case; deep or odd values go to the precise walk. */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
     case "string":
     case "boolean":
-      return;
+      return true;
     case "number":
-      if (!Number.isFinite(value)) throw new NotJsonValueError(pointer, String(value));
-      return;
+      return Number.isFinite(v);
     case "object": {
-      if (value === null) return;
-      if (seen.has(value)) throw new NotJsonValueError(pointer, "circular reference");
-      seen.add(value);
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (value[i] === undefined) throw new NotJsonValueError(`${pointer}/${i}`, "undefined");
-          assertJsonValue(value[i], `${pointer}/${i}`, seen);
-        }
-      } else {
-        const proto = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) {
-          throw new NotJsonValueError(pointer, `an instance of ${(value as object).constructor?.name ?? "a class"}; pass plain objects (e.g. dates as RFC 3339 strings)`);
-        }
-        for (const key of Object.keys(value)) {
-          const v = (value as Record<string, unknown>)[key];
-          if (v === undefined) continue; // omitted by JSON, like an absent optional field
-          assertJsonValue(v, `${pointer}/${escapePointer(key)}`, seen);
-        }
+      if (v === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (v[i] === undefined || !isPlainJson(v[i], depth + 1)) return false;
+        return true;
       }
-      seen.delete(value);
-      return;
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in v) {
+        const child = (v as Record<string, unknown>)[key];
+        if (child !== undefined && !isPlainJson(child, depth + 1)) return false;
+      }
+      return true;
     }
     default:
-      throw new NotJsonValueError(pointer, typeof value);
+      return false;
   }
+}
+
+/** Throws with the pointer of the first offending value (tracks cycles); returns when the value is only deep. */
+function explainNonJson(value: unknown, prefix: string): void {
+  const path: (string | number)[] = [];
+  const seen = new Set<object>();
+  const fail = (what: string): never => {
+    throw new NotJsonValueError(prefix + path.map((k) => `/${typeof k === "number" ? k : escapePointer(k)}`).join(""), what);
+  };
+  const walk = (v: unknown): void => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return;
+      case "number":
+        if (!Number.isFinite(v)) fail(String(v));
+        return;
+      case "object": {
+        if (v === null) return;
+        if (seen.has(v)) fail("circular reference");
+        seen.add(v);
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) {
+            path.push(i);
+            if (v[i] === undefined) fail("undefined");
+            walk(v[i]);
+            path.pop();
+          }
+        } else {
+          const proto = Object.getPrototypeOf(v);
+          if (proto !== Object.prototype && proto !== null) {
+            fail(`an instance of ${(v as object).constructor?.name ?? "a class"}; pass plain objects (e.g. dates as RFC 3339 strings)`);
+          }
+          for (const key in v) {
+            const child = (v as Record<string, unknown>)[key];
+            if (child === undefined) continue; // omitted by JSON, like an absent optional field
+            path.push(key);
+            walk(child);
+            path.pop();
+          }
+        }
+        seen.delete(v);
+        return;
+      }
+      default:
+        fail(typeof v);
+    }
+  };
+  walk(value);
 }
 
 export function escapePointer(key: string): string {
@@ -104,7 +151,8 @@ export function validateEmit(type: unknown, payload: unknown, context: unknown):
   if (context !== undefined) issues.push(...schemaIssues("$context", ContextInput, context, "/context"));
   if (issues.length > 0) throw new ValidationError(type, issues);
   const payloadJson = JSON.stringify(payload);
-  const size = Buffer.byteLength(payloadJson);
+  // UTF-8 is at most 3 bytes per UTF-16 unit: only long strings need counting.
+  const size = payloadJson.length * 3 <= MAX_EVENT_BYTES ? payloadJson.length : Buffer.byteLength(payloadJson);
   if (size > MAX_EVENT_BYTES) throw new PayloadTooLargeError(size, MAX_EVENT_BYTES);
   return { type, payloadJson };
 }

@@ -18,16 +18,27 @@ interface ExistingRow {
 export class AppendStatements {
   private readonly findById: Database.Statement;
   private readonly bumpApp: Database.Statement;
-  private readonly bumpSubject: Database.Statement;
+  private readonly readSubject: Database.Statement;
+  private readonly writeSubject: Database.Statement;
   private readonly insert: Database.Statement;
+  private readonly dataVersion: Database.Statement;
+  /** Last subject_seq per (app, user), valid while no other connection has committed. */
+  private readonly subjects = new Map<string, number>();
+  private seenVersion = -1;
 
-  constructor(db: Database.Database) {
+  /**
+   * `cacheSubjects`: only for a connection whose transactions we control (the writer thread), since
+   * a rollback we do not see would leave the cache ahead of the table. Call invalidate() after a rollback.
+   */
+  constructor(db: Database.Database, private readonly cacheSubjects = false) {
+    this.dataVersion = db.prepare("PRAGMA data_version").pluck();
+    this.readSubject = db.prepare("SELECT last_seq FROM subject_counters WHERE app_id = ? AND user_id = ?").pluck();
+    this.writeSubject = db.prepare(
+      "INSERT INTO subject_counters (app_id, user_id, last_seq) VALUES (?, ?, ?) ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = excluded.last_seq",
+    );
     this.findById = db.prepare("SELECT app_id, seq, subject_seq, type, payload FROM events WHERE id = ?");
     this.bumpApp = db.prepare(
       "INSERT INTO app_counters (app_id, last_seq) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq",
-    );
-    this.bumpSubject = db.prepare(
-      "INSERT INTO subject_counters (app_id, user_id, last_seq) VALUES (?, ?, ?) ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq",
     );
     this.insert = db.prepare(
       "INSERT INTO events (app_id, seq, id, type, user_id, subject_seq, timestamp, payload, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -56,6 +67,11 @@ export class AppendStatements {
     });
   }
 
+  invalidate(): void {
+    this.subjects.clear();
+    this.seenVersion = -1;
+  }
+
   /** Inserts fresh events (no duplicates among them), assigning seq and subject_seq in input order. */
   insertFresh(inputs: readonly AppendInput[]): AppendResult[] {
     const nextSeq = new Map<string, number>();
@@ -75,9 +91,17 @@ export class AppendStatements {
       nextSeq.set(app, last_seq - n + 1);
     }
     const nextSubject = new Map<string, number>();
+    if (this.cacheSubjects) {
+      // data_version moves only when another connection commits; then our cache may be stale.
+      const version = this.dataVersion.get() as number;
+      if (version !== this.seenVersion) this.subjects.clear();
+      this.seenVersion = version;
+    }
     for (const [key, s] of perSubject) {
-      const { last_seq } = this.bumpSubject.get(s.app, s.user, s.n) as { last_seq: number };
-      nextSubject.set(key, last_seq - s.n + 1);
+      const last = (this.cacheSubjects ? this.subjects.get(key) : undefined) ?? ((this.readSubject.get(s.app, s.user) as number | undefined) ?? 0);
+      nextSubject.set(key, last + 1);
+      this.writeSubject.run(s.app, s.user, last + s.n);
+      if (this.cacheSubjects) this.subjects.set(key, last + s.n);
     }
     return inputs.map((i) => {
       const seq = nextSeq.get(i.app_id)!;

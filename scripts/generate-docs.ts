@@ -26,6 +26,16 @@ import {
   TransactionRequiredError,
   UnknownEventTypeError,
   ValidationError,
+  NonBlockingEventTypeError,
+  HookDeniedError,
+  HookFailedError,
+  InvalidHookError,
+  SsrfRefusedError,
+  WebhookMalformedError,
+  WebhookSignatureInvalidError,
+  WebhookTimestampStaleError,
+  NotFoundError,
+  InvalidSubscriptionError,
   type ErrorCode,
 } from "../src/core/errors.js";
 
@@ -118,6 +128,16 @@ const SAMPLE_ERRORS: Record<ErrorCode, () => AuthbusError> = {
   store_failed: () => new StoreError("x"),
   bus_closed: () => new BusClosedError(),
   duplicate_handler: () => new DuplicateHandlerError("x"),
+  non_blocking_event_type: () => new NonBlockingEventTypeError("x"),
+  hook_denied: () => new HookDeniedError({ type: "x", hookId: "x", decisionId: "x" }),
+  hook_failed: () => new HookFailedError("threw", "x"),
+  invalid_hook: () => new InvalidHookError("x"),
+  ssrf_refused: () => new SsrfRefusedError("x", "x"),
+  webhook_malformed: () => new WebhookMalformedError("x"),
+  webhook_signature_invalid: () => new WebhookSignatureInvalidError(),
+  webhook_timestamp_stale: () => new WebhookTimestampStaleError(1, -400, 300),
+  not_found: () => new NotFoundError("subscription", "sub_x"),
+  invalid_subscription: () => new InvalidSubscriptionError([]),
 };
 
 export function renderErrorsReference(): string {

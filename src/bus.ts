@@ -4,7 +4,7 @@
  */
 import { v7 as uuidv7 } from "uuid";
 import { BlockingEventTypeError, BusClosedError, DuplicateHandlerError, InvalidEventIdError, InvalidQueryError } from "./core/errors.js";
-import { isBlockingType, type EventType, type NonBlockingEventType, type PayloadOf } from "./core/catalog/catalog.js";
+import { isBlockingType, type BlockingEventType, type EventType, type NonBlockingEventType, type PayloadOf } from "./core/catalog/catalog.js";
 import { subjectOf, type AnyEnvelope, type ContextInputT, type EmitReceipt, type Envelope, type EventContext } from "./core/envelope.js";
 import { compilePattern, compilePatterns, type TypesMatching } from "./core/pattern.js";
 import { validateEmit } from "./core/validate.js";
@@ -13,6 +13,14 @@ import type { AppendInput, EventStore, TransactionHandle } from "./core/ports/st
 import { HandlerConsumer } from "./consumers/handler-consumer.js";
 import { createSqliteStore } from "./stores/sqlite/sqlite-store.js";
 import { parseDatabaseUrl, validateOptions, type AuthbusOptions } from "./options.js";
+import { createHookService, type DecisionsApi, type HooksApi } from "./hooks/hook-service.js";
+import { runGuarded, type GuardOperation, type GuardOptions } from "./hooks/guard.js";
+import { DeliveryEngine } from "./delivery/engine.js";
+import { createSubscriptionsApi, type DeliveriesApi, type SubscriptionsApi } from "./delivery/subscriptions-api.js";
+import { createWebhookSender, readAuthbusVersion } from "./destinations/webhook/webhook-sender.js";
+import { webhookUserAgent } from "./core/delivery/webhook-request.js";
+import { classifyAddress, ipLiteralOf } from "./net/ssrf-guard.js";
+import { SsrfRefusedError } from "./core/errors.js";
 
 export interface EmitOptions {
   /** Write inside the caller's open transaction (outbox): `fromBetterSqlite3(db)`. */
@@ -51,6 +59,30 @@ export interface Authbus {
   /** The audit log in ascending seq order; typed by the pattern(s) given. */
   query<P extends string = "**">(filter?: QueryFilter<P>): Promise<EnvelopeOf<TypesMatching<P>>[]>;
   getEvent(id: string): Promise<AnyEnvelope | undefined>;
+  /**
+   * Runs the blocking hooks of `type` in registration order. Resolves with the payload after every
+   * mutation; rejects with HookDeniedError when a hook denies or fails closed.
+   */
+  before<T extends BlockingEventType>(type: T, payload: PayloadOf<T>, context?: ContextInputT): Promise<PayloadOf<T>>;
+  /**
+   * Hooks, then `operation(final, { emit })`, then the `then` event; resolves with the operation's
+   * result. A deny or a throw records nothing. With `tx`, call `emit()` inside your transaction.
+   */
+  guard<T extends BlockingEventType, Then extends NonBlockingEventType, R>(
+    type: T,
+    payload: PayloadOf<T>,
+    context: ContextInputT | undefined,
+    operation: GuardOperation<T, Then, R>,
+    options: GuardOptions<T, Then, R>,
+  ): Promise<Awaited<R>>;
+  /** Register, remove and list blocking hooks at run time. */
+  readonly hooks: HooksApi;
+  /** The decision ledger: every hook evaluation with each hook's answer. */
+  readonly decisions: DecisionsApi;
+  /** Subscriptions (event streams): webhooks that receive the events their filter matches. */
+  readonly subscriptions: SubscriptionsApi;
+  /** The delivery log: every delivery and attempt. */
+  readonly deliveries: DeliveriesApi;
   close(): Promise<void>;
 }
 
@@ -63,7 +95,63 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
   const now = o.now ?? Date.now;
   const onError = o.onError ?? defaultOnError;
   const location = parseDatabaseUrl(o.database ?? "sqlite:./authbus.db");
-  const store: EventStore = createSqliteStore({ filename: location.filename, synchronous: o.sqlite?.synchronous ?? "FULL" });
+  const sqlite = createSqliteStore({ filename: location.filename, synchronous: o.sqlite?.synchronous ?? "FULL", writerThread: o.sqlite?.writerThread });
+  const store: EventStore = sqlite;
+  let hookService: ReturnType<typeof createHookService>;
+  try {
+    hookService = createHookService({
+      app,
+      hooks: o.hooks,
+      hookTimeoutMs: o.hookTimeoutMs ?? 5000,
+      hookChainBudgetMs: o.hookChainBudgetMs ?? 10_000,
+      allowPrivateNetworks: o.allowPrivateNetworks === true,
+      now,
+      makeContext: (payload, context, timestamp) => fullContext(context, subjectOf(payload, context ?? {}), timestamp),
+      decisions: sqlite.decisions,
+      onLedgerError: (error, lost) => {
+        if (o.onError) o.onError(error, { handler: "hooks:ledger", attempt: 1, retryInMs: 0 });
+        else console.error(`authbus: the decision ledger could not record ${lost} evaluation(s): ${error instanceof Error ? error.message : String(error)}`);
+      },
+    });
+  } catch (e) {
+    // A bad hook in the options: release the store we just opened (its writer thread would keep the process alive).
+    void store.close();
+    throw e;
+  }
+
+  const sender = createWebhookSender({
+    allowPrivateNetworks: o.allowPrivateNetworks === true,
+    connectTimeoutMs: o.delivery?.connectTimeoutMs,
+    totalTimeoutMs: o.delivery?.timeoutMs,
+  });
+  const userAgent = webhookUserAgent(readAuthbusVersion());
+  const engine = new DeliveryEngine({
+    events: store,
+    deliveries: sqlite.deliveries,
+    send: (url, req) => sender.send(url, req),
+    userAgent,
+    now,
+    maxInFlight: o.delivery?.maxInFlight ?? 32,
+    leaseMs: o.delivery?.leaseMs ?? 15_000,
+    onError: (error, where) => onError(error, { handler: `delivery:${where}`, attempt: 0, retryInMs: 0 }),
+  });
+  if (o.delivery?.enabled !== false) engine.start();
+  const delivery = createSubscriptionsApi({
+    app,
+    events: store,
+    deliveries: sqlite.deliveries,
+    engine,
+    send: (url, req) => sender.send(url, req),
+    userAgent,
+    now,
+    checkDestination(url) {
+      // Names are checked after DNS, at connect time; a literal address can be refused right away.
+      const ip = ipLiteralOf(new URL(url).hostname);
+      if (ip === undefined || o.allowPrivateNetworks === true) return;
+      const verdict = classifyAddress(ip);
+      if (!verdict.allowed) throw new SsrfRefusedError(verdict.address, verdict.range);
+    },
+  });
 
   const consumers = new Map<string, { consumer: HandlerConsumer; matches: (type: string) => boolean }>();
   const registering = new Set<Promise<void>>();
@@ -71,6 +159,7 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
   let closed = false;
 
   store.onAppended((appId) => {
+    engine.wake();
     if (appId !== app) return;
     for (const c of consumers.values()) c.consumer.wake();
   });
@@ -112,14 +201,7 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
   }
   for (const [name, h] of Object.entries(o.handlers ?? {})) register(name, h.filter, h.handle as (e: Envelope) => unknown);
 
-  /** Validates and serialises; throws typed errors. */
-  function prepare(type: string, payload: unknown, context: ContextInputT | undefined, opts: EmitOptions): AppendInput {
-    if (closed) throw new BusClosedError();
-    if (isBlockingType(type)) throw new BlockingEventTypeError(type);
-    const { payloadJson } = validateEmit(type, payload, context);
-    if (opts.id !== undefined && (typeof opts.id !== "string" || !UUID.test(opts.id))) throw new InvalidEventIdError(opts.id);
-    const userId = subjectOf(payload, context ?? {});
-    const timestamp = Math.floor(now() / 1000);
+  function fullContext(context: ContextInputT | undefined, userId: string | undefined, timestamp: number): EventContext {
     const full: EventContext = {
       app_id: app,
       ...context,
@@ -130,6 +212,19 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
       ...(userId !== undefined ? { user_id: userId } : {}),
     };
     full.app_id = app;
+    return full;
+  }
+
+
+  /** Validates and serialises; throws typed errors. */
+  function prepare(type: string, payload: unknown, context: ContextInputT | undefined, opts: EmitOptions): AppendInput {
+    if (closed) throw new BusClosedError();
+    if (isBlockingType(type)) throw new BlockingEventTypeError(type);
+    const { payloadJson } = validateEmit(type, payload, context);
+    if (opts.id !== undefined && (typeof opts.id !== "string" || !UUID.test(opts.id))) throw new InvalidEventIdError(opts.id);
+    const userId = subjectOf(payload, context ?? {});
+    const timestamp = Math.floor(now() / 1000);
+    const full = fullContext(context, userId, timestamp);
     return {
       id: opts.id?.toLowerCase() ?? uuidv7(),
       callerId: opts.id !== undefined,
@@ -174,6 +269,14 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
   return {
     app,
     emit: emit as Authbus["emit"],
+    before: hookService.before,
+    guard(type, payload, context, operation, options) {
+      return runGuarded({ before: hookService.before, emit: emit as never }, type, payload, context, operation, options);
+    },
+    hooks: hookService.hooks,
+    decisions: hookService.decisions,
+    subscriptions: delivery.subscriptions,
+    deliveries: delivery.deliveries,
     on(pattern, handler, onOptions) {
       let name = onOptions?.name;
       if (name === undefined) {
@@ -207,6 +310,9 @@ export function createAuthbus(options?: AuthbusOptions): Authbus {
     async close() {
       if (closed) return;
       closed = true;
+      await hookService.close();
+      await engine.stop();
+      await sender.close();
       await Promise.allSettled(registering);
       await Promise.all([...consumers.values()].map((c) => c.consumer.stop()));
       consumers.clear();

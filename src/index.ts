@@ -29,8 +29,23 @@ export {
   StoreError,
   BusClosedError,
   DuplicateHandlerError,
+  NonBlockingEventTypeError,
+  HookDeniedError,
+  HookFailedError,
+  InvalidHookError,
+  SsrfRefusedError,
 } from "./core/errors.js";
-export type { ErrorCode, ValidationIssue } from "./core/errors.js";
+export type { ErrorCode, ValidationIssue, HookFailure } from "./core/errors.js";
+export type { HookEvent } from "./core/hooks/chain.js";
+export type { HookResponse, MutationsFor, UserMutationsT as UserMutations, JwtMutationsT as JwtMutations } from "./core/hooks/response.js";
+export { MUTATION_RULES } from "./core/hooks/response.js";
+export { RESERVED_JWT_CLAIMS } from "./core/hooks/mutations.js";
+export type { DecisionRecord, HookAnswerRecord, HookOutcome, HookKind } from "./core/hooks/decision.js";
+export type { HookFunction, HookCallInfo, HookOptions, InProcessHookSpec, HttpHookSpec, HookEntry, HooksOption, HookInfo } from "./hooks/hook-spec.js";
+export type { HooksApi, DecisionsApi, DecisionFilter } from "./hooks/hook-service.js";
+export type { GuardControl, GuardOptions, GuardOperation } from "./hooks/guard.js";
+export { MAX_HOOK_RESPONSE_BYTES } from "./hooks/http-hook.js";
+export { signStandardWebhook, signAuthgearBody, generateSecret, verifyStandardWebhookSignature } from "./core/signing/standard-webhooks.js";
 export type { HandlerErrorInfo } from "./consumers/handler-consumer.js";
 export { renderNative } from "./core/formats/native.js";
 export { toCloudEvent, renderCloudEventsStructured, renderCloudEventsBinary, encodeCloudEventsHeaderValue, decodeCloudEventsHeaderValue } from "./core/formats/cloudevents.js";

@@ -8,18 +8,22 @@ import { InvalidOptionsError } from "./core/errors.js";
 import type { AnyEnvelope } from "./core/envelope.js";
 import type { NextAuthEventName } from "./core/formats/nextauth.js";
 import type { HandlerErrorInfo } from "./consumers/handler-consumer.js";
+import { HooksOptionSchema, type HooksOption } from "./hooks/hook-spec.js";
 
 const Fn = Type.Function([], Type.Unknown());
 const nextAuthEvents = ["signIn", "signOut", "createUser", "updateUser", "linkAccount", "session", "error"] as const;
 
 export const AuthbusOptionsSchema = Type.Object(
   {
-    database: Type.Optional(Type.String({ minLength: 1, description: "sqlite:./authbus.db (default), sqlite::memory:, or a file path." })),
+    database: Type.Optional(Type.String({ minLength: 1, description: "sqlite:./authbus.db (default), sqlite:<path>, or a file path." })),
     app: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$", description: "The app (tenant) this bus records for. Default: default." })),
     language: Type.Optional(Type.String({ minLength: 1, description: "Fallback for context.language. Default: en." })),
     sqlite: Type.Optional(
       Type.Object(
-        { synchronous: Type.Optional(Type.Union([Type.Literal("FULL"), Type.Literal("NORMAL"), Type.Literal("EXTRA")])) },
+        {
+          synchronous: Type.Optional(Type.Union([Type.Literal("FULL"), Type.Literal("NORMAL"), Type.Literal("EXTRA")])),
+          writerThread: Type.Optional(Type.Boolean({ description: "Commit on a worker thread so fsyncs never block the event loop. Default: true." })),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -40,11 +44,29 @@ export const AuthbusOptionsSchema = Type.Object(
     pollIntervalMs: Type.Optional(Type.Integer({ minimum: 5, description: "How often handlers look for events written by other processes. Default: 250." })),
     onError: Type.Optional(Fn),
     now: Type.Optional(Fn),
+    hooks: Type.Optional(HooksOptionSchema),
+    hookTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: "Default time limit of one hook. Default: 5000." })),
+    hookChainBudgetMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: "Time limit of a whole hook chain. Default: 10000." })),
+    delivery: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ description: "Run the delivery engine in this process. Default: true." })),
+          maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: "Deliveries in flight at once per subscription. Default: 32." })),
+          leaseMs: Type.Optional(Type.Integer({ minimum: 100, description: "How long delivery leadership lasts without renewal. Default: 15000." })),
+          connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Webhook connect timeout. Default: 10000." })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Webhook total timeout. Default: 15000." })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    allowPrivateNetworks: Type.Optional(
+      Type.Boolean({ description: "Lift the SSRF guard: let HTTP hooks (and webhooks) reach loopback, private and link-local addresses, and use plain http. Development and tests only." }),
+    ),
   },
   { additionalProperties: false },
 );
 
-type Data = Omit<Static<typeof AuthbusOptionsSchema>, "events" | "handlers" | "onError" | "now">;
+type Data = Omit<Static<typeof AuthbusOptionsSchema>, "events" | "handlers" | "onError" | "now" | "hooks">;
 
 export type NextAuthEventHandlers = Partial<Record<NextAuthEventName, (message: any) => unknown>>;
 
@@ -57,6 +79,8 @@ export interface AuthbusOptions extends Data {
   onError?: (error: unknown, info: HandlerErrorInfo) => void;
   /** Clock in milliseconds (tests). Default: Date.now. */
   now?: () => number;
+  /** Blocking hooks by type, in the order they run: functions, `{ handler, ... }` or `{ url, secret, ... }`. */
+  hooks?: HooksOption;
 }
 
 const check = TypeCompiler.Compile(AuthbusOptionsSchema);

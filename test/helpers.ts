@@ -19,9 +19,9 @@ export function user(id: string, extra: Record<string, unknown> = {}) {
   return { id, standard_attributes: { email: `${id}@example.com` }, ...extra };
 }
 
-export async function until(cond: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
   const start = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

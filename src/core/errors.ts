@@ -26,6 +26,16 @@ export const ERROR_CODES = {
   store_failed: { httpStatus: 503, description: "The store could not complete the operation; nothing was acknowledged." },
   bus_closed: { httpStatus: 503, description: "The bus was closed; no new work is accepted." },
   duplicate_handler: { httpStatus: 409, description: "A handler with this name is already registered on the bus." },
+  non_blocking_event_type: { httpStatus: 422, description: "`before()`/`guard()` or a hook registration named a non-blocking type; only blocking types (`user.pre_create`, ...) have hooks." },
+  hook_denied: { httpStatus: 403, description: "A blocking hook denied the operation (`is_allowed: false`), or a hook failed and was not registered `failOpen` (fail closed); `title` and `reason` are the hook's, `decisionId` finds the evaluation in the decision ledger." },
+  hook_failed: { httpStatus: 502, description: "A hook threw, timed out, exceeded the chain budget, could not be reached or answered invalidly. Seen as the `cause` of a fail-closed `HookDeniedError` and in the decision ledger; `reason` says which." },
+  invalid_hook: { httpStatus: 422, description: "A hook registration is invalid: not a blocking type, bad URL or secret, refused address, duplicate name, bad timeout." },
+  ssrf_refused: { httpStatus: 422, description: "An outgoing request was refused because its address is not public (loopback, private, link-local, CGNAT, metadata, multicast, reserved); set `allowPrivateNetworks: true` for development and tests." },
+  webhook_malformed: { httpStatus: 400, description: "`verifyWebhook`: a `webhook-id`, `webhook-timestamp` or `webhook-signature` header is missing or malformed, or the body is unreadable, too large or not JSON. Answer the sender 400 and do not process it." },
+  webhook_signature_invalid: { httpStatus: 401, description: "`verifyWebhook`: no `v1` signature in `webhook-signature` matches the body with any of the given secrets (tampered body, wrong or rotated-out secret)." },
+  webhook_timestamp_stale: { httpStatus: 401, description: "`verifyWebhook`: the signature is valid but `webhook-timestamp` is further than the tolerance (default 300 s) in the past or future (replay, or a skewed clock); `skewSeconds` says how far." },
+  not_found: { httpStatus: 404, description: "No such subscription, delivery, event or hook in this app (another app's ids answer the same)." },
+  invalid_subscription: { httpStatus: 422, description: "A subscription's fields are invalid (filter pattern, URL, headers, retry schedule, format); `issues` lists the JSON pointers." },
 } as const satisfies Record<string, Omit<ErrorCodeInfo, "code">>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -149,8 +159,130 @@ export class DuplicateHandlerError extends AuthbusError {
   }
 }
 
+export class NonBlockingEventTypeError extends AuthbusError {
+  readonly type: string;
+  constructor(type: string) {
+    super("non_blocking_event_type", `${type} is not a blocking event type: it has no hooks (record it with emit())`);
+    this.type = type;
+  }
+}
+
+export interface HookDenial {
+  /** The blocking type that was evaluated. */
+  readonly type: string;
+  /** The hook that denied or failed. */
+  readonly hookId: string;
+  /** The evaluation's id in the decision ledger (`bus.decisions.query`). */
+  readonly decisionId: string;
+  readonly title?: string | undefined;
+  readonly reason?: string | undefined;
+}
+
+/**
+ * The operation must not happen. `title` and `reason` are the hook's own words, meant for the end
+ * user (Authgear shows them on the page). When a hook failed (fail closed), they are absent and the
+ * private detail is in `cause` (a HookFailedError), which is not safe to show.
+ */
+export class HookDeniedError extends AuthbusError {
+  readonly type: string;
+  readonly hookId: string;
+  readonly decisionId: string;
+  readonly title: string | undefined;
+  readonly reason: string | undefined;
+  constructor(denial: HookDenial, cause?: unknown) {
+    const said = [denial.title, denial.reason].filter((s) => typeof s === "string" && s.length > 0).join(": ");
+    const why = said || (cause === undefined ? "denied by a hook" : "a hook failed (fail closed)");
+    super("hook_denied", `${denial.type} was not allowed: ${why}`, cause === undefined ? undefined : { cause });
+    this.type = denial.type;
+    this.hookId = denial.hookId;
+    this.decisionId = denial.decisionId;
+    this.title = denial.title;
+    this.reason = denial.reason;
+  }
+}
+
+export type HookFailure = "threw" | "timeout" | "budget_exhausted" | "invalid_response" | "http_status" | "network" | "response_too_large" | "ssrf_refused";
+
+export class HookFailedError extends AuthbusError {
+  readonly failure: HookFailure;
+  readonly issues: readonly ValidationIssue[];
+  constructor(failure: HookFailure, message: string, options?: { cause?: unknown; issues?: readonly ValidationIssue[] }) {
+    super("hook_failed", message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.failure = failure;
+    this.issues = options?.issues ?? [];
+  }
+}
+
+export class InvalidHookError extends AuthbusError {
+  constructor(message: string, cause?: unknown) {
+    super("invalid_hook", message, cause === undefined ? undefined : { cause });
+  }
+}
+
+export class SsrfRefusedError extends AuthbusError {
+  /** The refused address (after DNS) or host. */
+  readonly address: string;
+  constructor(address: string, range: string) {
+    super("ssrf_refused", `Refused to connect to ${address} (${range} address); set allowPrivateNetworks: true to allow non-public addresses in development and tests`);
+    this.address = address;
+  }
+}
+
+export type WebhookVerificationCode = "webhook_malformed" | "webhook_signature_invalid" | "webhook_timestamp_stale";
+
+/** Base of what `verifyWebhook` throws for an untrusted request: `catch (e) { if (e instanceof WebhookVerificationError) ... }`. */
+export class WebhookVerificationError extends AuthbusError {
+  declare readonly code: WebhookVerificationCode;
+  constructor(code: WebhookVerificationCode, message: string) {
+    super(code, message);
+  }
+}
+
+export class WebhookMalformedError extends WebhookVerificationError {
+  constructor(message: string) {
+    super("webhook_malformed", message);
+  }
+}
+
+export class WebhookSignatureInvalidError extends WebhookVerificationError {
+  constructor(message = "No webhook-signature entry matches the body with the given secret(s)") {
+    super("webhook_signature_invalid", message);
+  }
+}
+
+export class WebhookTimestampStaleError extends WebhookVerificationError {
+  /** The `webhook-timestamp` received (UNIX seconds). */
+  readonly timestamp: number;
+  /** timestamp − now in seconds: negative when too old, positive when in the future. */
+  readonly skewSeconds: number;
+  constructor(timestamp: number, skewSeconds: number, toleranceSeconds: number) {
+    const how = skewSeconds < 0 ? `${-skewSeconds} s old` : `${skewSeconds} s in the future`;
+    super("webhook_timestamp_stale", `webhook-timestamp is ${how}; the tolerance is ${toleranceSeconds} s`);
+    this.timestamp = timestamp;
+    this.skewSeconds = skewSeconds;
+  }
+}
+
 function formatIssues(issues: readonly ValidationIssue[]): string {
   const shown = issues.slice(0, 5).map((i) => `${i.pointer || "/"} ${i.message}`);
   const more = issues.length > 5 ? ` (+${issues.length - 5} more)` : "";
   return shown.join("; ") + more;
+}
+
+export class NotFoundError extends AuthbusError {
+  readonly resource: string;
+  readonly id: string;
+  constructor(resource: string, id: string) {
+    super("not_found", `No ${resource} ${JSON.stringify(String(id)).slice(0, 120)} in this app`);
+    this.resource = resource;
+    this.id = id;
+  }
+}
+
+export class InvalidSubscriptionError extends AuthbusError {
+  readonly issues: readonly ValidationIssue[];
+  constructor(issues: readonly ValidationIssue[]) {
+    super("invalid_subscription", `Invalid subscription: ${formatIssues(issues)}`);
+    this.issues = issues;
+  }
 }

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { DELIVERY_MIGRATION_SQL } from "./delivery-schema.js";
 
 /** Versioned migrations; each runs once, in order, inside one write transaction. Append only. */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -20,7 +21,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         UNIQUE (app_id, seq)
       );
       CREATE INDEX events_by_type ON events (app_id, type, seq);
-      CREATE INDEX events_by_user ON events (app_id, user_id, seq) WHERE user_id IS NOT NULL;
+      -- Events by user, indexed lazily in large batches (see user-index.ts): an index keyed by user
+      -- takes random inserts, which on the commit path cost more than the rest of the insert together.
+      CREATE TABLE user_events (
+        app_id TEXT NOT NULL, user_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (app_id, user_id, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE index_state (name TEXT PRIMARY KEY, upto_pos INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO index_state (name, upto_pos) VALUES ('user_events', 0);
       CREATE TABLE app_counters (app_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE subject_counters (
         app_id TEXT NOT NULL, user_id TEXT NOT NULL, last_seq INTEGER NOT NULL,
@@ -32,6 +40,33 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: "hook decision ledger",
+    sql: `
+      CREATE TABLE hook_decisions (
+        pos         INTEGER PRIMARY KEY,
+        id          TEXT    NOT NULL UNIQUE,
+        app_id      TEXT    NOT NULL,
+        event_id    TEXT    NOT NULL,
+        type        TEXT    NOT NULL,
+        decision    TEXT    NOT NULL CHECK (decision IN ('allow', 'deny')),
+        any_error   INTEGER NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        record      TEXT    NOT NULL
+      );
+      CREATE INDEX hook_decisions_by_app ON hook_decisions (app_id, pos);
+      CREATE INDEX hook_decisions_by_type ON hook_decisions (app_id, type, pos);
+      CREATE TABLE hook_decision_answers (
+        app_id       TEXT    NOT NULL,
+        hook_id      TEXT    NOT NULL,
+        decision_pos INTEGER NOT NULL,
+        outcome      TEXT    NOT NULL CHECK (outcome IN ('allow', 'deny', 'error')),
+        PRIMARY KEY (app_id, hook_id, decision_pos)
+      ) WITHOUT ROWID;
+    `,
+  },
+  { version: 3, name: "subscriptions, deliveries, attempts, delivery lease", sql: DELIVERY_MIGRATION_SQL },
 ];
 
 export function migrate(db: Database.Database): number {

@@ -6,8 +6,12 @@ import type { Envelope } from "../../core/envelope.js";
 import type { AppendInput, AppendResult, EventQuery, EventStore, TransactionHandle } from "../../core/ports/store.js";
 import { migrate } from "./migrations.js";
 import { AppendStatements } from "./statements.js";
-import { GroupCommitWriter } from "./group-commit.js";
+import { WriterClient } from "./writer-client.js";
 import { BETTER_SQLITE3_TX } from "./transaction.js";
+import { createSqliteDecisionStore } from "./decisions.js";
+import { createSqliteDeliveryStore } from "./delivery-store.js";
+import type { DeliveryStore } from "../../core/ports/deliveries.js";
+import type { DecisionStore } from "../../core/ports/decisions.js";
 
 export type SqliteSynchronous = "FULL" | "NORMAL" | "EXTRA";
 
@@ -17,6 +21,8 @@ export interface SqliteStoreOptions {
   /** FULL (default) syncs the WAL on every commit: acknowledged events survive power loss. */
   synchronous?: SqliteSynchronous;
   busyTimeoutMs?: number;
+  /** Commit on a worker thread (default true) so fsyncs never block the event loop. */
+  writerThread?: boolean;
 }
 
 interface EventRow {
@@ -30,8 +36,13 @@ interface EventRow {
 
 const COLUMNS = "id, seq, subject_seq, type, payload, context";
 
-export function createSqliteStore(options: SqliteStoreOptions): EventStore & { readonly filename: string } {
+export function createSqliteStore(
+  options: SqliteStoreOptions,
+): EventStore & { readonly filename: string; readonly decisions: DecisionStore; readonly deliveries: DeliveryStore } {
   const filename = options.filename === ":memory:" ? ":memory:" : path.resolve(options.filename);
+  if (filename === ":memory:") {
+    throw new StoreError("An in-memory SQLite database cannot be shared with the writer thread; use a file (a temp file in tests)");
+  }
   let db: Database.Database;
   try {
     db = new Database(filename);
@@ -51,11 +62,11 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore & { r
   const notify = (byApp: Map<string, number>) => {
     for (const [app, seq] of byApp) for (const l of listeners) l(app, seq);
   };
-  const stmts = new AppendStatements(db);
-  const saveCursorStmt = db.prepare(
-    "INSERT INTO consumers (app_id, name, cursor_seq, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (app_id, name) DO UPDATE SET cursor_seq = max(cursor_seq, ?), updated_at = ?",
+  const writer = new WriterClient(
+    { filename, synchronous: options.synchronous ?? "FULL", busyTimeoutMs: options.busyTimeoutMs ?? 5000 },
+    (byApp) => notify(new Map(byApp)),
+    options.writerThread ?? true,
   );
-  const writer = new GroupCommitWriter(db, stmts, saveCursorStmt, notify);
   const callerStatements = new WeakMap<Database.Database, AppendStatements>();
   const getById = db.prepare(`SELECT ${COLUMNS} FROM events WHERE app_id = ? AND id = ?`);
   const head = db.prepare("SELECT last_seq FROM app_counters WHERE app_id = ?");
@@ -65,16 +76,19 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore & { r
   );
   let closed = false;
 
+  const decisions = createSqliteDecisionStore(filename, { busyTimeoutMs: options.busyTimeoutMs });
   return {
     kind: "sqlite",
     filename,
+    decisions,
+    deliveries: createSqliteDeliveryStore(db, writer),
     append: (inputs) => (inputs.length === 0 ? Promise.resolve([]) : writer.append(inputs)),
 
     appendInTransaction(tx: TransactionHandle, input: AppendInput): AppendResult {
       if (tx.kind !== BETTER_SQLITE3_TX) throw new TransactionRequiredError(`A ${tx.kind} transaction cannot be used with the SQLite store; use fromBetterSqlite3(db)`);
       const conn = tx.connection as Database.Database;
       if (!conn.open || !conn.inTransaction) throw new TransactionRequiredError("fromBetterSqlite3(db): the connection has no open transaction; call emit inside db.transaction(...)");
-      if (filename === ":memory:" || path.resolve(conn.name) !== filename) throw new TransactionRequiredError(`fromBetterSqlite3(db): the connection is to ${conn.name}, not to the bus's database ${filename}`);
+      if (path.resolve(conn.name) !== filename) throw new TransactionRequiredError(`fromBetterSqlite3(db): the connection is to ${conn.name}, not to the bus's database ${filename}`);
       let s = callerStatements.get(conn);
       if (!s) callerStatements.set(conn, (s = new AppendStatements(conn)));
       const seen = new Map<string, AppendInput>();
@@ -102,12 +116,23 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore & { r
         }
         where.push(`(${ors.join(" OR ")})`);
       }
-      if (q.user_id !== undefined) (where.push("user_id = ?"), params.push(q.user_id));
       if (q.after_seq !== undefined) (where.push("seq > ?"), params.push(q.after_seq));
       if (q.since !== undefined) (where.push("timestamp >= ?"), params.push(q.since));
       if (q.until !== undefined) (where.push("timestamp < ?"), params.push(q.until));
-      params.push(q.limit);
-      const rows = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`).all(...params) as EventRow[];
+      const filter = where.join(" AND ");
+      if (q.user_id === undefined) {
+        const rows = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${filter} ORDER BY seq LIMIT ?`).all(...params, q.limit) as EventRow[];
+        return rows.map(toEnvelope);
+      }
+      // By user: the lazily built index plus the not yet indexed tail, in one statement (one snapshot).
+      const sql = `SELECT ${COLUMNS} FROM (
+          SELECT * FROM (SELECT ${COLUMNS}, seq AS s FROM events WHERE ${filter} AND seq IN
+            (SELECT seq FROM user_events WHERE app_id = ? AND user_id = ?) ORDER BY seq LIMIT ?)
+          UNION ALL
+          SELECT * FROM (SELECT ${COLUMNS}, seq AS s FROM events WHERE pos > (SELECT upto_pos FROM index_state WHERE name = 'user_events')
+            AND user_id = ? AND ${filter} ORDER BY seq LIMIT ?)
+        ) ORDER BY s LIMIT ?`;
+      const rows = db.prepare(sql).all(...params, q.app_id, q.user_id, q.limit, q.user_id, ...params, q.limit, q.limit) as EventRow[];
       return rows.map(toEnvelope);
     },
 
@@ -137,8 +162,9 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore & { r
     async close() {
       if (closed) return;
       closed = true;
-      await writer.drain();
+      await writer.close();
       listeners.clear();
+      decisions.close();
       db.close();
     },
   };

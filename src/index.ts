@@ -52,3 +52,22 @@ export { toCloudEvent, renderCloudEventsStructured, renderCloudEventsBinary, enc
 export type { AuthbusCloudEvent, CloudEventOptions } from "./core/formats/cloudevents.js";
 export { renderAuth0, auth0TypeFor } from "./core/formats/auth0.js";
 export type { Auth0Event, Auth0EventType, Auth0Rendering } from "./core/formats/auth0.js";
+export { NotFoundError, InvalidSubscriptionError } from "./core/errors.js";
+export type { SubscriptionsApi, DeliveriesApi, TestResult } from "./delivery/subscriptions-api.js";
+export type { CreateSubscriptionInputT as CreateSubscriptionInput, UpdateSubscriptionInputT as UpdateSubscriptionInput } from "./delivery/subscription-input.js";
+export type {
+  Subscription,
+  SubscriptionFormat,
+  SubscriptionOrdering,
+  SubscriptionState,
+  SubscriptionHealth,
+  Destination,
+  WebhookDestination,
+  NatsDestination,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryState,
+  Page,
+} from "./core/ports/deliveries.js";
+export { DEFAULT_RETRY_SCHEDULE_SECONDS } from "./core/delivery/retry-schedule.js";
+export { samplePayload } from "./core/catalog/samples.js";

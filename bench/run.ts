@@ -27,6 +27,7 @@ const sections: Section[] = [
 
 const optional: { file: string; fn: string; title: string }[] = [
   { file: "./hooks.js", fn: "runHooksBenchmark", title: "Blocking hooks overhead (issue 3)" },
+  { file: "./delivery.js", fn: "runDeliveryBenchmark", title: "Webhook delivery (issue 4)" },
 ];
 
 const out: string[] = [

@@ -38,7 +38,7 @@ export class DeliveryEngine {
 
   /** New events were recorded. */
   wake(): void {
-    for (const r of this.runners.values()) r.wake();
+    for (const r of this.runners.values()) r.eventsArrived();
   }
 
   subscriptionChanged(sub: Subscription): void {

@@ -23,6 +23,7 @@ export interface RunnerDeps {
 }
 
 const FANOUT_PAGE = 1000;
+const FANOUT_PAGES_PER_PUMP = 4;
 const WINDOW = 2000;
 
 interface Slot extends PendingDelivery {
@@ -48,6 +49,8 @@ export class SubscriptionRunner {
   private secrets: { at: number; values: string[] } | undefined;
   private failingSince: number | null = null;
   private lastSuccess: number | null = null;
+  /** New events may exist: fan out before dispatching. Attempt completions only dispatch. */
+  private fanoutNeeded = true;
 
   constructor(
     private sub: Subscription,
@@ -68,6 +71,13 @@ export class SubscriptionRunner {
   update(sub: Subscription): void {
     this.sub = sub;
     this.secrets = undefined;
+    this.fanoutNeeded = true;
+    this.wake();
+  }
+
+  /** Events were recorded. */
+  eventsArrived(): void {
+    this.fanoutNeeded = true;
     this.wake();
   }
 
@@ -75,6 +85,7 @@ export class SubscriptionRunner {
   reload(): void {
     this.lastLoadedPos = 0;
     this.exhausted = false;
+    this.fanoutNeeded = true;
     this.wake();
   }
 
@@ -104,18 +115,26 @@ export class SubscriptionRunner {
   }
 
   private async pump(): Promise<void> {
-    await this.fanOut();
+    if (this.fanoutNeeded) {
+      this.fanoutNeeded = false;
+      // A page at a time between dispatches, so a large backlog starts delivering at once.
+      if (await this.fanOut(FANOUT_PAGES_PER_PUMP)) {
+        this.fanoutNeeded = true;
+        this.again = true;
+      }
+    }
     if (this.sub.state !== "enabled" || this.sub.destination.type !== "webhook") return;
     if (this.window.size < WINDOW / 2 && !this.exhausted) await this.refill();
     this.dispatch();
   }
 
-  private async fanOut(): Promise<void> {
+  /** Fans out up to `pages` pages; true when more remain. */
+  private async fanOut(pages: number): Promise<boolean> {
     const { app_id, id } = this.sub;
-    for (;;) {
+    for (let page = 0; page < pages; page++) {
       const cursor = await this.d.deliveries.fanoutCursor(app_id, id);
       const head = await this.d.events.headSeq(app_id);
-      if (head <= cursor) return;
+      if (head <= cursor) return false;
       const events = await this.d.events.query({ app_id, types: this.sub.filter, after_seq: cursor, limit: FANOUT_PAGE });
       const rows: NewDelivery[] = events.map((e) => {
         const skip = this.sub.format === "auth0" && auth0TypeFor(e.type) === undefined;
@@ -132,8 +151,9 @@ export class SubscriptionRunner {
       const next = events.length < FANOUT_PAGE ? head : events[events.length - 1]!.seq;
       await this.d.deliveries.fanOut(app_id, id, rows, next);
       if (rows.some((r) => r.state === "pending")) this.exhausted = false;
-      if (events.length < FANOUT_PAGE) return;
+      if (events.length < FANOUT_PAGE) return false;
     }
+    return true;
   }
 
   private async refill(): Promise<void> {
@@ -151,19 +171,21 @@ export class SubscriptionRunner {
       if (s.next_attempt_at <= now) this.start(s);
       else nextDue = Math.min(nextDue, s.next_attempt_at);
     };
-    const slots = [...this.window.values()];
     if (this.sub.ordering === "none") {
-      for (const s of slots) {
+      // When full, completions re-dispatch; the timer matters only when not everything is due.
+      for (const s of this.window.values()) {
         if (this.inFlight >= this.d.maxInFlight) break;
         if (!s.busy) startIfDue(s);
       }
     } else if (this.sub.ordering === "seq") {
+      const slots = this.window.values();
       // The head of the line waits until it is delivered or dead; nothing overtakes it.
-      const head = slots.reduce<Slot | undefined>((a, s) => (!a || s.seq < a.seq ? s : a), undefined);
+      let head: Slot | undefined;
+      for (const s of slots) if (!head || s.seq < head.seq) head = s;
       if (head && !head.busy) startIfDue(head);
     } else {
       const heads = new Map<string, Slot>();
-      for (const s of slots) {
+      for (const s of this.window.values()) {
         if (s.subject === null) {
           if (!s.busy && this.inFlight < this.d.maxInFlight) startIfDue(s);
           continue;

@@ -34,9 +34,15 @@ export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString("base64");
 }
 
+// Senders sign with the same few secrets again and again: decoding (regex + base64) is cached.
+const keys = new Map<string, Buffer>();
 function keyOf(secret: string): Buffer {
+  const cached = keys.get(secret);
+  if (cached) return cached;
   const key = decodeSecret(secret);
   if (!key) throw new TypeError(`not a Standard Webhooks secret: expected ${SECRET_PREFIX} + base64 of ${SECRET_MIN_BYTES}-${SECRET_MAX_BYTES} bytes`);
+  if (keys.size >= 256) keys.clear(); // bounded: a pure cache, never a source of truth
+  keys.set(secret, key);
   return key;
 }
 

@@ -76,6 +76,16 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
   const getSub = db.prepare("SELECT * FROM subscriptions WHERE app_id = ? AND id = ?");
   const attemptsOf = db.prepare("SELECT at, status_code, latency_ms, error, response_head FROM delivery_attempts WHERE delivery_pos = ? ORDER BY n");
   const secretsOf = db.prepare("SELECT secrets FROM subscriptions WHERE app_id = ? AND id = ?").pluck();
+  // Prepared once: the delivery loop calls these for every page and attempt.
+  const fanoutSeq = db.prepare("SELECT fanout_seq FROM subscriptions WHERE app_id = ? AND id = ?").pluck();
+  const pending = db.prepare(
+    "SELECT pos, id, event_id, seq, subject, attempts, next_attempt_at FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND pos > ? AND app_id = ? ORDER BY pos LIMIT ?",
+  );
+  const deliveryById = db.prepare("SELECT * FROM deliveries WHERE app_id = ? AND id = ?");
+  const healthOf = db.prepare(
+    "SELECT state, disabled_reason, last_success_at, last_failure_at, consecutive_failures, failing_since, last_error FROM subscriptions WHERE app_id = ? AND id = ?",
+  );
+  const backlogOf = db.prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND app_id = ?");
 
   const toDelivery = (r: DeliveryRow): Delivery => ({
     id: r.id,
@@ -183,7 +193,7 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
     },
 
     async fanoutCursor(app_id, subscription_id) {
-      return (db.prepare("SELECT fanout_seq FROM subscriptions WHERE app_id = ? AND id = ?").pluck().get(app_id, subscription_id) as number | undefined) ?? 0;
+      return (fanoutSeq.get(app_id, subscription_id) as number | undefined) ?? 0;
     },
 
     async fanOut(app_id, subscription_id, deliveries, cursor) {
@@ -195,11 +205,7 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
     },
 
     async loadPending(app_id, subscription_id, afterPos, limit): Promise<PendingDelivery[]> {
-      return db
-        .prepare(
-          "SELECT pos, id, event_id, seq, subject, attempts, next_attempt_at FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND pos > ? AND app_id = ? ORDER BY pos LIMIT ?",
-        )
-        .all(subscription_id, afterPos, app_id, limit) as PendingDelivery[];
+      return pending.all(subscription_id, afterPos, app_id, limit) as PendingDelivery[];
     },
 
     async recordAttempts(results) {
@@ -218,7 +224,7 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
     },
 
     async getDelivery(app_id, id) {
-      const r = db.prepare("SELECT * FROM deliveries WHERE app_id = ? AND id = ?").get(app_id, id) as DeliveryRow | undefined;
+      const r = deliveryById.get(app_id, id) as DeliveryRow | undefined;
       return r && toDelivery(r);
     },
 
@@ -240,15 +246,11 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
     },
 
     async health(app_id, subscription_id, nowMs) {
-      const s = db
-        .prepare("SELECT state, disabled_reason, last_success_at, last_failure_at, consecutive_failures, failing_since, last_error FROM subscriptions WHERE app_id = ? AND id = ?")
-        .get(app_id, subscription_id) as
+      const s = healthOf.get(app_id, subscription_id) as
         | { state: string; disabled_reason: string | null; last_success_at: number | null; last_failure_at: number | null; consecutive_failures: number; failing_since: number | null; last_error: string | null }
         | undefined;
       if (!s) return undefined;
-      const b = db
-        .prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND app_id = ?")
-        .get(subscription_id, app_id) as { n: number; oldest: number | null };
+      const b = backlogOf.get(subscription_id, app_id) as { n: number; oldest: number | null };
       return {
         state: s.state as Subscription["state"],
         disabled_reason: s.disabled_reason,

@@ -28,6 +28,7 @@ const sections: Section[] = [
 const optional: { file: string; fn: string; title: string }[] = [
   { file: "./hooks.js", fn: "runHooksBenchmark", title: "Blocking hooks overhead (issue 3)" },
   { file: "./delivery.js", fn: "runDeliveryBenchmark", title: "Webhook delivery (issue 4)" },
+  { file: "./server.js", fn: "runServerBenchmark", title: "HTTP ingest vs library emit (issue 5)" },
 ];
 
 const out: string[] = [

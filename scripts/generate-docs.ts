@@ -36,6 +36,15 @@ import {
   WebhookTimestampStaleError,
   NotFoundError,
   InvalidSubscriptionError,
+  MalformedJsonError,
+  UnauthorizedError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  UnsupportedMediaTypeError,
+  InvalidRequestError,
+  RateLimitedError,
+  InvalidAppError,
+  InternalError,
   type ErrorCode,
 } from "../src/core/errors.js";
 
@@ -138,6 +147,15 @@ const SAMPLE_ERRORS: Record<ErrorCode, () => AuthbusError> = {
   webhook_timestamp_stale: () => new WebhookTimestampStaleError(1, -400, 300),
   not_found: () => new NotFoundError("subscription", "sub_x"),
   invalid_subscription: () => new InvalidSubscriptionError([]),
+  malformed_json: () => new MalformedJsonError(),
+  unauthorized: () => new UnauthorizedError(),
+  forbidden: () => new ForbiddenError("x"),
+  method_not_allowed: () => new MethodNotAllowedError("PUT", ["GET"]),
+  unsupported_media_type: () => new UnsupportedMediaTypeError("text/plain"),
+  invalid_request: () => new InvalidRequestError([]),
+  rate_limited: () => new RateLimitedError(60),
+  invalid_app: () => new InvalidAppError("x"),
+  internal_error: () => new InternalError(),
 };
 
 export function renderErrorsReference(): string {

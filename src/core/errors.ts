@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   invalid_event_id: { httpStatus: 422, description: "A caller-chosen event id is not a UUID." },
   invalid_payload: { httpStatus: 422, description: "The payload or context breaks the type's schema; `issues` lists the JSON pointers." },
   not_json_value: { httpStatus: 422, description: "A value cannot be represented in JSON (function, symbol, bigint, NaN, Infinity, undefined in an array, circular reference, non-plain object)." },
-  payload_too_large: { httpStatus: 413, description: "The serialised event exceeds the 1 MiB limit." },
+  payload_too_large: { httpStatus: 413, description: "The serialised event, or an HTTP request body, exceeds the 1 MiB limit." },
   idempotency_conflict: { httpStatus: 409, description: "An event with this id was already recorded with a different type or payload." },
   invalid_pattern: { httpStatus: 422, description: "A type pattern is malformed (segments of [a-z0-9_], `*` for one segment, a final `**` for any depth)." },
   invalid_query: { httpStatus: 422, description: "A query filter is malformed (bad time, negative seq, limit out of range)." },
@@ -36,6 +36,15 @@ export const ERROR_CODES = {
   webhook_timestamp_stale: { httpStatus: 401, description: "`verifyWebhook`: the signature is valid but `webhook-timestamp` is further than the tolerance (default 300 s) in the past or future (replay, or a skewed clock); `skewSeconds` says how far." },
   not_found: { httpStatus: 404, description: "No such subscription, delivery, event or hook in this app (another app's ids answer the same)." },
   invalid_subscription: { httpStatus: 422, description: "A subscription's fields are invalid (filter pattern, URL, headers, retry schedule, format); `issues` lists the JSON pointers." },
+  malformed_json: { httpStatus: 400, description: "Server: the request body is not valid JSON (or not UTF-8)." },
+  unauthorized: { httpStatus: 401, description: "Server: the `Authorization: Bearer <key>` header is missing, or the key is unknown or revoked." },
+  forbidden: { httpStatus: 403, description: "Server: the key's scope does not allow this request (`ingest` may only POST events and evaluate hooks; `read` may only read)." },
+  method_not_allowed: { httpStatus: 405, description: "Server: the path exists but not with this method; `Allow` lists the methods it has." },
+  unsupported_media_type: { httpStatus: 415, description: "Server: a request body was sent with a `Content-Type` other than `application/json`." },
+  invalid_request: { httpStatus: 422, description: "Server: the request body or query breaks the endpoint's schema; `issues` lists the JSON pointers." },
+  rate_limited: { httpStatus: 429, description: "Server: too many failed authentications from this client address; retry after `Retry-After` seconds." },
+  invalid_app: { httpStatus: 422, description: "An app id is malformed (1 to 63 of a-z, 0-9, `_` and `-`, starting with a letter or digit) or already exists." },
+  internal_error: { httpStatus: 500, description: "Server: an unexpected failure; the response carries the request id to find it in the logs, never the detail." },
 } as const satisfies Record<string, Omit<ErrorCodeInfo, "code">>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -284,5 +293,82 @@ export class InvalidSubscriptionError extends AuthbusError {
   constructor(issues: readonly ValidationIssue[]) {
     super("invalid_subscription", `Invalid subscription: ${formatIssues(issues)}`);
     this.issues = issues;
+  }
+}
+
+/** Server: the request body is not JSON. */
+export class MalformedJsonError extends AuthbusError {
+  constructor(message = "The request body is not valid JSON") {
+    super("malformed_json", message);
+  }
+}
+
+export class UnauthorizedError extends AuthbusError {
+  constructor(message = "Missing, unknown or revoked API key: send Authorization: Bearer <key>") {
+    super("unauthorized", message);
+  }
+}
+
+export class ForbiddenError extends AuthbusError {
+  constructor(message: string) {
+    super("forbidden", message);
+  }
+}
+
+export class MethodNotAllowedError extends AuthbusError {
+  readonly allow: readonly string[];
+  constructor(method: string, allow: readonly string[]) {
+    super("method_not_allowed", `${method} is not allowed here; use ${allow.join(", ")}`);
+    this.allow = allow;
+  }
+}
+
+export class UnsupportedMediaTypeError extends AuthbusError {
+  constructor(contentType: string | undefined) {
+    super("unsupported_media_type", `Content-Type ${JSON.stringify(contentType ?? "")} is not supported: send application/json`);
+  }
+}
+
+export class InvalidRequestError extends AuthbusError {
+  readonly issues: readonly ValidationIssue[];
+  constructor(issues: readonly ValidationIssue[]) {
+    super("invalid_request", `Invalid request: ${formatIssues(issues)}`);
+    this.issues = issues;
+  }
+}
+
+export class RateLimitedError extends AuthbusError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super("rate_limited", `Too many failed authentications from this address; retry in ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class InvalidAppError extends AuthbusError {
+  constructor(message: string) {
+    super("invalid_app", message);
+  }
+}
+
+export class InternalError extends AuthbusError {
+  constructor(requestId?: string) {
+    super("internal_error", requestId ? `Internal error; request id ${requestId}` : "Internal error");
+  }
+}
+
+/**
+ * One item of a batch failed: carries the item's own code (so clients branch the same way) and its
+ * issues with pointers into the batch (`/events/3/payload/user/id`). Nothing of the batch was recorded.
+ */
+export class BatchItemError extends AuthbusError {
+  readonly index: number;
+  readonly issues: readonly ValidationIssue[];
+  constructor(index: number, inner: AuthbusError, prefix = `/events/${index}`) {
+    super(inner.code, `events[${index}]: ${inner.message}`, { cause: inner });
+    this.index = index;
+    const own = (inner as { issues?: readonly ValidationIssue[] }).issues;
+    const pointer = (inner as { pointer?: string }).pointer;
+    this.issues = own && own.length > 0 ? own.map((i) => ({ pointer: prefix + i.pointer, message: i.message })) : [{ pointer: prefix + (pointer ?? ""), message: inner.message }];
   }
 }

@@ -57,6 +57,8 @@ export interface HookServiceOptions {
   makeContext: (payload: unknown, context: ContextInputT | undefined, timestampSeconds: number) => EventContext;
   decisions: DecisionStore;
   onLedgerError: (error: unknown, lost: number) => void;
+  /** Told of every decision as it is made (server metrics); must not throw. */
+  onDecision?: (type: BlockingEventType, decision: "allow" | "deny") => void;
 }
 
 export interface HookService {
@@ -146,6 +148,7 @@ export function createHookService(o: HookServiceOptions): HookService {
     if (result.deniedBy !== undefined) record.denied_by = result.deniedBy;
     if (result.title !== undefined) record.title = result.title;
     if (result.reason !== undefined) record.reason = result.reason;
+    o.onDecision?.(type, record.decision);
     if (chain.hasShadow) recorder.addWhenReady(result.shadow.then((shadow) => ({ ...record, hooks: [...record.hooks, ...shadow] })));
     else recorder.add(record);
     if (!result.allowed) {

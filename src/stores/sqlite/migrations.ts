@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { DELIVERY_MIGRATION_SQL } from "./delivery-schema.js";
+import { TENANCY_MIGRATION_SQL } from "./tenancy-schema.js";
 
 /** Versioned migrations; each runs once, in order, inside one write transaction. Append only. */
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
@@ -67,6 +68,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     `,
   },
   { version: 3, name: "subscriptions, deliveries, attempts, delivery lease", sql: DELIVERY_MIGRATION_SQL },
+  { version: 4, name: "apps, API keys, stored HTTP hooks", sql: TENANCY_MIGRATION_SQL },
 ];
 
 export function migrate(db: Database.Database): number {

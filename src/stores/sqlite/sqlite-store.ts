@@ -12,6 +12,8 @@ import { createSqliteDecisionStore } from "./decisions.js";
 import { createSqliteDeliveryStore } from "./delivery-store.js";
 import type { DeliveryStore } from "../../core/ports/deliveries.js";
 import type { DecisionStore } from "../../core/ports/decisions.js";
+import type { TenancyStore } from "../../core/ports/tenancy.js";
+import { createSqliteTenancyStore } from "./tenancy-store.js";
 
 export type SqliteSynchronous = "FULL" | "NORMAL" | "EXTRA";
 
@@ -38,7 +40,7 @@ const COLUMNS = "id, seq, subject_seq, type, payload, context";
 
 export function createSqliteStore(
   options: SqliteStoreOptions,
-): EventStore & { readonly filename: string; readonly decisions: DecisionStore; readonly deliveries: DeliveryStore } {
+): EventStore & { readonly filename: string; readonly decisions: DecisionStore; readonly deliveries: DeliveryStore; readonly tenancy: TenancyStore; ping(): Promise<void> } {
   const filename = options.filename === ":memory:" ? ":memory:" : path.resolve(options.filename);
   if (filename === ":memory:") {
     throw new StoreError("An in-memory SQLite database cannot be shared with the writer thread; use a file (a temp file in tests)");
@@ -82,6 +84,15 @@ export function createSqliteStore(
     filename,
     decisions,
     deliveries: createSqliteDeliveryStore(db, writer),
+    tenancy: createSqliteTenancyStore(db),
+    async ping() {
+      if (closed) throw new StoreError("The store is closed");
+      try {
+        db.prepare("SELECT count(*) FROM authbus_migrations").get();
+      } catch (e) {
+        throw new StoreError(`The database is not reachable: ${(e as Error).message}`, e);
+      }
+    },
     append: (inputs) => (inputs.length === 0 ? Promise.resolve([]) : writer.append(inputs)),
 
     appendInTransaction(tx: TransactionHandle, input: AppendInput): AppendResult {

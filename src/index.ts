@@ -71,3 +71,4 @@ export type {
 } from "./core/ports/deliveries.js";
 export { DEFAULT_RETRY_SCHEDULE_SECONDS } from "./core/delivery/retry-schedule.js";
 export { samplePayload } from "./core/catalog/samples.js";
+export { fromPg } from "./stores/postgres/transaction.js";

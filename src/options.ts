@@ -15,7 +15,16 @@ const nextAuthEvents = ["signIn", "signOut", "createUser", "updateUser", "linkAc
 
 export const AuthbusOptionsSchema = Type.Object(
   {
-    database: Type.Optional(Type.String({ minLength: 1, description: "sqlite:./authbus.db (default), sqlite:<path>, or a file path." })),
+    database: Type.Optional(Type.String({ minLength: 1, description: "sqlite:./authbus.db (default), sqlite:<path>, a file path, or postgres://user@host:5432/db." })),
+    postgres: Type.Optional(
+      Type.Object(
+        {
+          schema: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_]{0,62}$", description: "Schema holding Authbus's tables. Default: authbus." })),
+          poolSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 200, description: "Connections in the pool. Default: 10." })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     app: Type.Optional(Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$", description: "The app (tenant) this bus records for. Default: default." })),
     language: Type.Optional(Type.String({ minLength: 1, description: "Fallback for context.language. Default: en." })),
     sqlite: Type.Optional(
@@ -92,17 +101,12 @@ export function validateOptions(options: unknown): AuthbusOptions {
   throw new InvalidOptionsError(issues);
 }
 
-export interface DatabaseLocation {
-  kind: "sqlite";
-  filename: string;
-}
+export type DatabaseLocation = { kind: "sqlite"; filename: string } | { kind: "postgres"; connectionString: string };
 
 export function parseDatabaseUrl(url: string): DatabaseLocation {
   if (url.startsWith("sqlite:")) return { kind: "sqlite", filename: url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "") || "./authbus.db" };
   if (url.startsWith("file:")) return { kind: "sqlite", filename: url.slice("file:".length) };
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new InvalidOptionsError([{ pointer: "/database", message: "PostgreSQL is not available in this version yet; use sqlite:<file>" }]);
-  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: "postgres", connectionString: url };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new InvalidOptionsError([{ pointer: "/database", message: `unsupported database URL ${url}` }]);
   return { kind: "sqlite", filename: url };
 }

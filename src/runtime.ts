@@ -6,6 +6,13 @@
 import { BusClosedError } from "./core/errors.js";
 import type { HandlerErrorInfo } from "./consumers/handler-consumer.js";
 import { createSqliteStore } from "./stores/sqlite/sqlite-store.js";
+import { createPostgresStore } from "./stores/postgres/pg-store.js";
+import type { EventStore } from "./core/ports/store.js";
+import type { DecisionStore } from "./core/ports/decisions.js";
+import type { TenancyStore } from "./core/ports/tenancy.js";
+
+/** What the runtime needs from a store, whichever database it is on. */
+type RuntimeStore = EventStore & { readonly deliveries: DeliveryStore; readonly decisions: DecisionStore; readonly tenancy: TenancyStore; ping(): Promise<void> };
 import { parseDatabaseUrl, validateOptions, type AuthbusOptions } from "./options.js";
 import { DeliveryEngine } from "./delivery/engine.js";
 import { createWebhookSender, readAuthbusVersion } from "./destinations/webhook/webhook-sender.js";
@@ -51,7 +58,15 @@ export function openRuntime(o: AuthbusOptions): Runtime {
   const now = o.now ?? Date.now;
   const onError = o.onError ?? defaultOnError;
   const location = parseDatabaseUrl(o.database ?? "sqlite:./authbus.db");
-  const sqlite = createSqliteStore({ filename: location.filename, synchronous: o.sqlite?.synchronous ?? "FULL", writerThread: o.sqlite?.writerThread });
+  const sqlite: RuntimeStore =
+    location.kind === "postgres"
+      ? createPostgresStore({
+          connectionString: location.connectionString,
+          schema: o.postgres?.schema,
+          poolSize: o.postgres?.poolSize,
+          onError: (e) => onError(e, { handler: "store", attempt: 0, retryInMs: 0 }),
+        })
+      : createSqliteStore({ filename: location.filename, synchronous: o.sqlite?.synchronous ?? "FULL", writerThread: o.sqlite?.writerThread });
   const observers = new Set<RuntimeObserver>();
   const notify = (f: (x: RuntimeObserver) => void) => {
     for (const x of observers) {

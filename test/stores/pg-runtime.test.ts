@@ -48,7 +48,7 @@ describe("createAuthbus on PostgreSQL", () => {
       await bus.emit("user.created", { user: user(commit ? "kept" : "dropped"), identities: [] }, {}, { tx: fromPg(client) });
       await client.query(commit ? "COMMIT" : "ROLLBACK");
     }
-    const events = await bus.query();
+    const events = await bus.query({ type: "user.created" });
     expect(events.map((e) => e.payload.user.id)).toEqual(["kept"]);
     expect(events[0]!.seq).toBe(1);
     await client.end();

@@ -110,3 +110,15 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new InvalidOptionsError([{ pointer: "/database", message: `unsupported database URL ${url}` }]);
   return { kind: "sqlite", filename: url };
 }
+
+/** A database URL fit to print or log: a password in it is masked (postgres://user:***@host/db). */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = "***";
+    return u.href;
+  } catch {
+    return url;
+  }
+}

@@ -95,6 +95,20 @@ export const Subscription = Type.Object(
 );
 export const SubscriptionWithSecret = Type.Composite([Subscription, Type.Object({ secret: Type.String({ description: "`whsec_...`: shown here and by GET .../secret." }) })]);
 export const Secret = Type.Object({ secret: Type.String() });
+export const SubscriptionHealth = Type.Object(
+  {
+    state: Type.Union([Type.Literal("enabled"), Type.Literal("paused"), Type.Literal("disabled")]),
+    disabled_reason: Nullable(Type.String()),
+    last_success_at: Nullable(Time),
+    last_failure_at: Nullable(Time),
+    consecutive_failures: Type.Integer(),
+    backlog: Type.Integer({ description: "Deliveries not yet delivered, dead or skipped." }),
+    lag_seconds: Type.Number({ description: "Age of the oldest pending delivery (0 when none)." }),
+    last_error: Nullable(Type.String()),
+    failing_since: Nullable(Time),
+  },
+  { $id: "SubscriptionHealth" },
+);
 export const Queued = Type.Object({ queued: Type.Integer() });
 export const TestBody = Type.Object({ type: Type.Optional(Type.String({ description: "Catalog type of the synthetic event; default: the first the filter matches." })) }, { additionalProperties: false });
 export const TestResult = Type.Object({ event_id: Type.String(), status_code: Nullable(Type.Integer()), latency_ms: Type.Number(), error: Type.Optional(Type.String()), response_head: Type.Optional(Type.String()) });

@@ -7,6 +7,7 @@
 import { createRuntime, type Runtime, type RuntimeOptions } from "../runtime.js";
 import { createServer, type AuthbusServer } from "./server.js";
 import { createLogger, type Logger } from "./logger.js";
+import { redactDatabaseUrl } from "../options.js";
 
 export const DEFAULT_PORT = 8790;
 export const DEFAULT_DATABASE = "sqlite:./authbus.db";
@@ -70,7 +71,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     }
     server = createServer(runtime, { logger, metricsKey: options.metricsKey });
     const { url, port } = await server.listen(options.port ?? DEFAULT_PORT, options.host);
-    logger.info({ url, port, app: appId, database: options.database ?? DEFAULT_DATABASE, allow_private_networks: options.allowPrivateNetworks === true }, "authbus listening");
+    logger.info({ url, port, app: appId, database: redactDatabaseUrl(options.database ?? DEFAULT_DATABASE), allow_private_networks: options.allowPrivateNetworks === true }, "authbus listening");
     const out = options.stdout ?? process.stdout;
     out.write(`Authbus is listening on ${url}\n`);
     if (bootstrapKey) out.write(`Admin key for app "${appId}" (shown only this once; keep it): ${bootstrapKey}\n`);

@@ -5,7 +5,7 @@ import type { CreateSubscriptionInputT, UpdateSubscriptionInputT } from "../../d
 import { toUnixSeconds } from "../../bus.js";
 import { defineRoutes, json, noContent, type RouteDef } from "../route-table.js";
 import { limitOf } from "../paging.js";
-import { CreateSubscriptionInput, Q, Queued, ReplayBody, Secret, Subscription, SubscriptionWithSecret, TestBody, TestResult, UpdateSubscriptionInput, page } from "../schemas.js";
+import { CreateSubscriptionInput, Q, Queued, ReplayBody, Secret, Subscription, SubscriptionHealth, SubscriptionWithSecret, TestBody, TestResult, UpdateSubscriptionInput, page } from "../schemas.js";
 
 const subscriptionError = (issues: { pointer: string; message: string }[]) => new InvalidSubscriptionError(issues);
 
@@ -91,6 +91,18 @@ export const subscriptionRoutes = defineRoutes([
     responses: { 200: { description: "The secret.", schema: Secret } },
     async handle({ bus, params }) {
       return json(await bus.subscriptions.secret(params.id!));
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/subscriptions/{id}/health",
+    operationId: "getSubscriptionHealth",
+    summary: "Backlog, lag and the current run of failures (what `authbus replay` polls for its progress).",
+    tag: "subscriptions",
+    access: "read",
+    responses: { 200: { description: "The subscription's health.", schema: SubscriptionHealth } },
+    async handle({ bus, params }) {
+      return json(await bus.subscriptions.health(params.id!));
     },
   },
   action("rotate-secret", "rotateSubscriptionSecret", "A new secret; the old one keeps signing for 24 h.", {

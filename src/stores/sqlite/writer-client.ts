@@ -62,8 +62,9 @@ export class WriterClient {
     const here = import.meta.url;
     const entry = new URL(`./writer-thread.${here.endsWith(".ts") ? "ts" : "js"}`, here);
     // Under tsx or vitest the sources are .ts: the worker registers the tsx loader first. The built package is plain .js.
+    // tsx is resolved from this file, not from the working directory (an eval'd worker has no location of its own).
     const worker = here.endsWith(".ts")
-      ? new Worker(`import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: init })
+      ? new Worker(`import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: init })
       : new Worker(entry, { workerData: init });
     worker.on("message", (m: FromWriter) => this.onMessage(m));
     worker.on("error", (e) => this.die(e));
@@ -197,5 +198,15 @@ export class WriterClient {
     for (const o of [...flights.flatMap((f) => f.ops), ...this.ops.splice(0)]) o.reject(this.fatal);
     this.cursors.clear();
     for (const f of this.idle.splice(0)) f();
+  }
+}
+
+function tsxApiUrl(): string {
+  // import.meta.resolve is missing under some test runners' module loaders; there the working directory is the repo.
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  try {
+    return resolve ? resolve("tsx/esm/api") : "tsx/esm/api";
+  } catch {
+    return "tsx/esm/api";
   }
 }

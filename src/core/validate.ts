@@ -9,6 +9,9 @@ import { isEventType, type EventType } from "./catalog/catalog.js";
 import { ContextInput } from "./envelope.js";
 import { NotJsonValueError, PayloadTooLargeError, UnknownEventTypeError, ValidationError, type ValidationIssue } from "./errors.js";
 
+/** Deepest nesting accepted in a payload or context. */
+export const MAX_JSON_DEPTH = 256;
+
 /** Largest serialised event (payload + context) accepted: 1 MiB, as the HTTP API. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
@@ -92,6 +95,8 @@ function explainNonJson(value: unknown, prefix: string): void {
     throw new NotJsonValueError(prefix + path.map((k) => `/${typeof k === "number" ? k : escapePointer(k)}`).join(""), what);
   };
   const walk = (v: unknown): void => {
+    // Recursion is bounded here so a hostile payload gets a typed error, not a stack overflow.
+    if (path.length > MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
     switch (typeof v) {
       case "string":
       case "boolean":

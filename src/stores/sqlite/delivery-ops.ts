@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { AttemptResult, NewDelivery } from "../../core/ports/deliveries.js";
+import type { DecisionRecord } from "../../core/hooks/decision.js";
 
 /**
  * Delivery writes that run on the writer (thread), inside a group-commit batch: they share the
@@ -8,6 +9,7 @@ import type { AttemptResult, NewDelivery } from "../../core/ports/deliveries.js"
 export interface DeliveryOpArgs {
   fanOut: { app_id: string; subscription_id: string; deliveries: NewDelivery[]; cursor: number | null; now: number };
   recordAttempts: { results: AttemptResult[] };
+  recordDecisions: { records: DecisionRecord[] };
 }
 
 export type DeliveryOpName = keyof DeliveryOpArgs;
@@ -27,6 +29,10 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
   const success = db.prepare(
     "UPDATE subscriptions SET last_success_at = ?, consecutive_failures = 0, failing_since = NULL WHERE app_id = ? AND id = ?",
   );
+  const insertDecision = db.prepare(
+    "INSERT INTO hook_decisions (id, app_id, event_id, type, decision, any_error, at_ms, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+  );
+  const insertAnswer = db.prepare("INSERT INTO hook_decision_answers (app_id, hook_id, decision_pos, outcome) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
   const failure = db.prepare(
     "UPDATE subscriptions SET last_failure_at = ?, consecutive_failures = consecutive_failures + 1, failing_since = coalesce(failing_since, ?), last_error = ? WHERE app_id = ? AND id = ?",
   );
@@ -38,6 +44,15 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
       }
       if (cursor !== null) moveCursor.run(cursor, app_id, subscription_id);
       return deliveries.length;
+    },
+    // The decision ledger rides the same batches: no fsync of its own, nothing on the event loop.
+    recordDecisions({ records }) {
+      for (const r of records) {
+        const info = insertDecision.run(r.id, r.app_id, r.event_id, r.type, r.decision, r.hooks.some((h) => h.outcome === "error") ? 1 : 0, Date.parse(r.at), JSON.stringify(r));
+        if (info.changes === 0) continue;
+        for (const h of r.hooks) insertAnswer.run(r.app_id, h.hook_id, info.lastInsertRowid, h.outcome);
+      }
+      return records.length;
     },
     recordAttempts({ results }) {
       for (const r of results) {

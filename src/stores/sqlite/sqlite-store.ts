@@ -78,7 +78,7 @@ export function createSqliteStore(
   );
   let closed = false;
 
-  const decisions = createSqliteDecisionStore(filename, { busyTimeoutMs: options.busyTimeoutMs });
+  const decisions = createSqliteDecisionStore(filename, { busyTimeoutMs: options.busyTimeoutMs, writer });
   return {
     kind: "sqlite",
     filename,

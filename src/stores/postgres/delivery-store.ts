@@ -1,6 +1,6 @@
 import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryStore, NewDelivery, PendingDelivery, Subscription, SubscriptionSecret } from "../../core/ports/deliveries.js";
 import type { PgDb, Sql } from "./connection.js";
-import { decodeCursor, iso, isoOrNull, toPage } from "./paging.js";
+import { decodeCursor, iso, isoOrNull, toPage } from "../../core/paging.js";
 
 interface SubRow {
   pos: number;

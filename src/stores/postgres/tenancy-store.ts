@@ -1,6 +1,6 @@
 import type { ApiKeyRecord, KeyScope, StoredHook, TenancyStore } from "../../core/ports/tenancy.js";
 import type { PgDb } from "./connection.js";
-import { decodeCursor, iso, toPage } from "./paging.js";
+import { decodeCursor, iso, toPage } from "../../core/paging.js";
 
 interface KeyRow {
   pos: number;

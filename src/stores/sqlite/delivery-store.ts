@@ -1,5 +1,4 @@
 import type Database from "better-sqlite3";
-import { InvalidQueryError } from "../../core/errors.js";
 import type {
   Delivery,
   DeliveryAttempt,
@@ -10,6 +9,7 @@ import type {
   SubscriptionSecret,
 } from "../../core/ports/deliveries.js";
 import type { WriterClient } from "./writer-client.js";
+import { decodeCursor, encodeCursor } from "../../core/paging.js";
 
 interface SubRow {
   app_id: string;
@@ -44,13 +44,6 @@ interface DeliveryRow {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-export const encodeCursor = (pos: number) => Buffer.from(`p:${pos}`).toString("base64url");
-export function decodeCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const m = /^p:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!m) throw new InvalidQueryError("cursor is not one this API returned");
-  return Number(m[1]);
-}
 
 function toSubscription(r: SubRow): Subscription {
   return {

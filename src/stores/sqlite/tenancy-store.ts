@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { ApiKeyRecord, AppRecord, KeyScope, StoredHook, TenancyStore } from "../../core/ports/tenancy.js";
-import { decodeCursor, encodeCursor } from "./delivery-store.js";
+import { decodeCursor, encodeCursor } from "../../core/paging.js";
 
 interface KeyRow {
   pos: number;

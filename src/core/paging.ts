@@ -1,5 +1,5 @@
-import { InvalidQueryError } from "../../core/errors.js";
-import type { Page } from "../../core/ports/deliveries.js";
+import { InvalidQueryError } from "./errors.js";
+import type { Page } from "./ports/deliveries.js";
 
 /** Opaque list cursors, the same format as the SQLite store's, so a client cannot tell the stores apart. */
 export const encodeCursor = (pos: number) => Buffer.from(`p:${pos}`).toString("base64url");

@@ -70,6 +70,7 @@ export class WriterClient {
     worker.on("error", (e) => this.die(e));
     worker.on("exit", (code) => {
       if (!this.closed) this.die(new Error(`SQLite writer thread exited with code ${code}`));
+      else this.closing?.(); // exited while closing: do not wait for a "closed" that will not come
     });
     this.post = (m) => worker.postMessage(m);
   }
@@ -117,6 +118,8 @@ export class WriterClient {
 
   async close(): Promise<void> {
     await this.drain();
+    // A dead writer thread will never answer "closed": there is nothing left to close.
+    if (this.fatal) return;
     this.closed ??= new Promise<void>((resolve) => {
       this.closing = resolve;
       this.post({ kind: "close" });
@@ -191,6 +194,7 @@ export class WriterClient {
   private die(e: Error): void {
     if (this.fatal) return;
     this.fatal = new StoreError(`SQLite writer thread failed: ${e.message}`, e);
+    this.closing?.();
     const flights = [...this.inFlight.values()];
     this.inFlight.clear();
     for (const c of [...flights.flatMap((f) => f.calls), ...this.queue.splice(0)]) c.reject(this.fatal);

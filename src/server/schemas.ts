@@ -185,3 +185,6 @@ export const Q = {
   time: Type.String({ minLength: 1, maxLength: 40, description: "RFC 3339 or UNIX seconds." }),
   text: Type.String({ minLength: 1, maxLength: 500 }),
 };
+
+/** The query of every plain list endpoint. */
+export const PageQuery = Type.Object({ limit: Type.Optional(Q.limit), cursor: Type.Optional(Q.cursor) });

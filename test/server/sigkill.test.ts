@@ -7,42 +7,14 @@
  * (SSE resume without loss or duplicates is asserted in stream.test.ts: the resumed stream's ids
  * are compared for exact equality with the expected sequence.)
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { Pool } from "undici";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tempDbPath, until } from "../helpers.js";
+import { startServeProcess } from "./serve-process.js";
 
-const MAIN = path.resolve(__dirname, "../../src/server/main.ts");
 const ADMIN = "test-admin-key-sigkill-0123456789";
-const children: ChildProcess[] = [];
-afterAll(() => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill("SIGKILL")));
-
-async function startServe(dbPath: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      AUTHBUS_PORT: "0",
-      AUTHBUS_HOST: "127.0.0.1",
-      AUTHBUS_DATABASE_URL: `sqlite:${dbPath}`,
-      AUTHBUS_ALLOW_PRIVATE_NETWORKS: "1",
-      AUTHBUS_ADMIN_KEY: ADMIN,
-      AUTHBUS_LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, "the server to listen");
-  const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-  if (!url) throw new Error(`serve did not start: ${err}`);
-  return { child, url, exited, errors: () => err };
-}
+const startServe = (dbPath: string) => startServeProcess(dbPath, ADMIN, { AUTHBUS_LOG_LEVEL: "warn" });
 
 interface Sent {
   ids: string[];

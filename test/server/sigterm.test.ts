@@ -1,42 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tempDbPath, until } from "../helpers.js";
+import { startServeProcess } from "./serve-process.js";
 import { startReceiver } from "../delivery/receiver.js";
 
-const MAIN = path.resolve(__dirname, "../../src/server/main.ts");
 const ADMIN = "test-admin-key-0123456789";
-const children: ChildProcess[] = [];
-afterAll(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
-
-/** A real `authbus serve` process (the CLI's serve() configured from AUTHBUS_* variables). */
-async function startServe(dbPath: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      AUTHBUS_PORT: "0",
-      AUTHBUS_HOST: "127.0.0.1",
-      AUTHBUS_DATABASE_URL: `sqlite:${dbPath}`,
-      AUTHBUS_ALLOW_PRIVATE_NETWORKS: "1",
-      AUTHBUS_ADMIN_KEY: ADMIN,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, "the server to listen");
-  const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-  if (!url) throw new Error(`serve did not start: ${err}`);
-  const call = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(url + p, { method, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as any };
-  };
-  return { child, url, call, exited, logs: () => out, errors: () => err };
-}
+const startServe = (dbPath: string) => startServeProcess(dbPath, ADMIN);
 
 describe("authbus serve: graceful shutdown", () => {
   it("SIGTERM during a delivery burst with ingest still running: exits 0, and every acknowledged event is kept and delivered after restart", async () => {
@@ -68,7 +36,7 @@ describe("authbus serve: graceful shutdown", () => {
     })();
     await until(() => receiver.received.length >= 300, 60_000, "deliveries under way");
     first.child.kill("SIGTERM");
-    const code = await first.exited;
+    const { code } = await first.exited;
     stop = true;
     await ingest;
     expect(code).toBe(0);
@@ -96,7 +64,7 @@ describe("authbus serve: graceful shutdown", () => {
       expect(duplicates).toBe(0);
     } finally {
       second.child.kill("SIGTERM");
-      expect(await second.exited).toBe(0);
+      expect((await second.exited).code).toBe(0);
       await receiver.close();
     }
   });

@@ -10,7 +10,7 @@ import type { HookOutcome } from "../../core/hooks/decision.js";
 import type { StoredHookInput } from "../../hooks/stored-hooks.js";
 import { defineRoutes, json, noContent } from "../route-table.js";
 import { decodeTagged, encodeTagged, limitOf } from "../paging.js";
-import { Decision, EvaluateBody, EvaluateResult, Hook, HookInput, HookWithSecret, Q, page } from "../schemas.js";
+import { Decision, EvaluateBody, EvaluateResult, Hook, HookInput, HookWithSecret, Q, page, PageQuery } from "../schemas.js";
 
 export const hookRoutes = defineRoutes([
   {
@@ -20,7 +20,7 @@ export const hookRoutes = defineRoutes([
     summary: "This app's HTTP hooks in run order (never their secrets).",
     tag: "hooks",
     access: "read",
-    query: Type.Object({ limit: Type.Optional(Q.limit), cursor: Type.Optional(Q.cursor) }),
+    query: PageQuery,
     responses: { 200: { description: "A page of hooks.", schema: page(Hook) } },
     async handle({ bus, query }) {
       return json(await bus.storedHooks.list({ cursor: query.cursor, limit: limitOf(query) }));

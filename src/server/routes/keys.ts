@@ -1,8 +1,7 @@
 /** API keys of the caller's app: created (the value shown once), listed without values, revoked. */
-import { Type } from "@sinclair/typebox";
 import { defineRoutes, json, noContent } from "../route-table.js";
 import { limitOf } from "../paging.js";
-import { CreatedKey, Key, KeyInput, Q, page } from "../schemas.js";
+import { CreatedKey, Key, KeyInput, page, PageQuery } from "../schemas.js";
 import type { KeyScope } from "../../core/ports/tenancy.js";
 
 export const keyRoutes = defineRoutes([
@@ -28,7 +27,7 @@ export const keyRoutes = defineRoutes([
     summary: "This app's keys (never their values), revoked ones included.",
     tag: "keys",
     access: "admin",
-    query: Type.Object({ limit: Type.Optional(Q.limit), cursor: Type.Optional(Q.cursor) }),
+    query: PageQuery,
     responses: { 200: { description: "A page of keys.", schema: page(Key) } },
     async handle({ runtime, principal, query }) {
       return json(await runtime.keys.list(principal.app_id, { cursor: query.cursor, limit: limitOf(query) }));

@@ -1,11 +1,10 @@
 /** Subscriptions (event streams) and every operator action on them. */
-import { Type } from "@sinclair/typebox";
 import { InvalidSubscriptionError, NotFoundError } from "../../core/errors.js";
 import type { CreateSubscriptionInputT, UpdateSubscriptionInputT } from "../../delivery/subscription-input.js";
 import { toUnixSeconds } from "../../bus.js";
 import { defineRoutes, json, noContent, type RouteDef } from "../route-table.js";
 import { limitOf } from "../paging.js";
-import { CreateSubscriptionInput, Q, Queued, ReplayBody, Secret, Subscription, SubscriptionHealth, SubscriptionWithSecret, TestBody, TestResult, UpdateSubscriptionInput, page } from "../schemas.js";
+import { CreateSubscriptionInput, Queued, ReplayBody, Secret, Subscription, SubscriptionHealth, SubscriptionWithSecret, TestBody, TestResult, UpdateSubscriptionInput, page, PageQuery } from "../schemas.js";
 
 const subscriptionError = (issues: { pointer: string; message: string }[]) => new InvalidSubscriptionError(issues);
 
@@ -35,7 +34,7 @@ export const subscriptionRoutes = defineRoutes([
     summary: "This app's subscriptions.",
     tag: "subscriptions",
     access: "read",
-    query: Type.Object({ limit: Type.Optional(Q.limit), cursor: Type.Optional(Q.cursor) }),
+    query: PageQuery,
     responses: { 200: { description: "A page of subscriptions.", schema: page(Subscription) } },
     async handle({ bus, query }) {
       return json(await bus.subscriptions.list({ cursor: query.cursor, limit: limitOf(query) }));

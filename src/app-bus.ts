@@ -227,6 +227,7 @@ export function createAppBus(app: string, d: AppBusDeps, appOptions: AppOptions 
     if (closed) return;
     closed = true;
     d.onClosed();
+    stored.stop();
     await hookService.close();
     await Promise.allSettled(registering);
     await Promise.all([...consumers.values()].map((c) => c.consumer.stop()));

@@ -2,6 +2,8 @@
  * HTTP hooks registered through the server (`/v1/hooks`): kept in the database so they survive
  * restarts, and loaded into the app's hook chain (after the constructor's hooks) when the app is
  * opened. In-process hooks cannot be stored, so the library's `bus.hooks` stays in memory.
+ * Several processes may serve one database: each re-reads the stored hooks every `syncMs`, so a
+ * hook registered or deleted through one process is enforced by the others within that time.
  */
 import { v7 as uuidv7 } from "uuid";
 import { isBlockingType, type BlockingEventType } from "../core/catalog/catalog.js";
@@ -25,6 +27,8 @@ export interface StoredHooksApi {
   create(input: StoredHookInput): Promise<StoredHook & { secret: string }>;
   list(opts?: { cursor?: string; limit?: number }): Promise<Page<StoredHook>>;
   delete(id: string): Promise<void>;
+  /** Stops re-reading the stored hooks (the app is closing). */
+  stop(): void;
 }
 
 export interface StoredHooksDeps {
@@ -33,6 +37,8 @@ export interface StoredHooksDeps {
   hooks: HooksApi;
   now: () => number;
   onError: (error: unknown) => void;
+  /** How often hooks registered through other processes are picked up; default 2,000 ms. */
+  syncMs?: number;
 }
 
 export function createStoredHooksApi(d: StoredHooksDeps): StoredHooksApi {
@@ -49,15 +55,41 @@ export function createStoredHooksApi(d: StoredHooksDeps): StoredHooksApi {
       d.hooks.add(h.type as BlockingEventType, () => Promise.reject(new Error(`stored hook ${h.id} could not be loaded: ${why}`)), options);
     }
   };
-  const loaded = d.tenancy.allHooks(d.app).then(
-    (rows) => rows.forEach(register),
-    (e: unknown) => d.onError(e),
-  );
+  /** Ids of the stored hooks in this process's chain. */
+  const registered = new Set<string>();
+  // create, delete and sync run one at a time: a sync reading the table before a create's insert
+  // must not remove the hook that create just added.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const sync = () =>
+    serial(async () => {
+      const rows = await d.tenancy.allHooks(d.app);
+      const ids = new Set(rows.map((r) => r.id));
+      for (const id of registered) {
+        if (ids.has(id)) continue;
+        d.hooks.remove(id);
+        registered.delete(id);
+      }
+      for (const r of rows) {
+        if (registered.has(r.id)) continue;
+        register(r);
+        registered.add(r.id);
+      }
+    }).catch((e: unknown) => d.onError(e));
+  const loaded = sync();
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (!stopped) void sync();
+  }, d.syncMs ?? 2000);
+  timer.unref?.();
 
   return {
     loaded,
-    async create(input) {
-      await loaded;
+    create: (input) => serial(async () => {
       if (!isBlockingType(input.type)) throw new InvalidHookError(`Cannot register a hook for ${JSON.stringify(input.type)}: it is not a blocking type`);
       const id = `hook_${uuidv7().replace(/-/g, "")}`;
       const secret = generateSecret();
@@ -82,17 +114,21 @@ export function createStoredHooksApi(d: StoredHooksDeps): StoredHooksApi {
         d.hooks.remove(id);
         throw e;
       }
+      registered.add(id);
       return { ...stored, secret };
-    },
+    }),
     async list(opts = {}) {
       const limit = opts.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidQueryError("limit must be an integer from 1 to 1000");
       return d.tenancy.listHooks(d.app, { cursor: opts.cursor, limit });
     },
-    async delete(id) {
-      await loaded;
+    delete: (id) => serial(async () => {
       if (!(await d.tenancy.deleteHook(d.app, id))) throw new NotFoundError("hook", id);
-      d.hooks.remove(id);
+      if (registered.delete(id)) d.hooks.remove(id);
+    }),
+    stop() {
+      stopped = true;
+      clearInterval(timer);
     },
   };
 }

@@ -11,12 +11,12 @@ export class AuthjsClient {
   readonly jar = new CookieJar();
   constructor(
     private readonly config: AuthConfig,
-    private readonly options: { requestContext?: boolean } = {},
+    private readonly options: { requestContext?: boolean; headers?: Record<string, string> } = {},
   ) {}
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const url = path.startsWith("http") ? path : `${BASE}${path}`;
-    const req = new Request(url, { ...init, redirect: "manual", headers: { ...BROWSER, ...(init.headers as Record<string, string>), cookie: this.jar.header() } });
+    const req = new Request(url, { ...init, redirect: "manual", headers: { ...BROWSER, ...this.options.headers, ...(init.headers as Record<string, string>), cookie: this.jar.header() } });
     const res = this.options.requestContext === false ? await Auth(req, this.config) : await runWithRequest(req, () => Auth(req, this.config));
     this.jar.store(res);
     return res;

@@ -13,6 +13,7 @@ import { UnknownLoginIdError, WrongPasswordError, withAuthbus, type WithAuthbusO
 import { tempDbPath, until } from "../helpers.js";
 import { AuthjsClient, BASE } from "./authjs-driver.js";
 import { startOidcServer, type OidcServer } from "./oidc-server.js";
+import { eventsSince, mark, payloadOf, typesSince } from "./recorded.js";
 import { createSqliteAdapter } from "./sqlite-adapter.js";
 
 const SECRET = "authbus-authjs-test-secret-0123456789abcdef";
@@ -79,6 +80,7 @@ describe("Auth.js: credentials", () => {
     expect(res.headers.get("location")).toBe(`${BASE}/home`);
     expect(sessionToken(client)).toBeTruthy();
     const token = await decodeSession(client);
+    expect(await types(bus)).toEqual(["user.authenticated"]);
     const [event] = await events(bus);
     expect(event?.type).toBe("user.authenticated");
     if (event?.type !== "user.authenticated") return;
@@ -94,8 +96,10 @@ describe("Auth.js: credentials", () => {
     const { bus, config } = setup();
     const client = new AuthjsClient(config, { requestContext: false });
     await client.signInWithCredentials({ email: "ada@example.com", password: "correct horse" });
+    expect(await types(bus)).toEqual(["user.authenticated"]);
     const [event] = await events(bus);
     expect(event?.context).toMatchObject({ ip_address: "203.0.113.7", user_agent: "AuthbusTest/1.0" });
+    expect(event?.payload).toMatchObject({ user: { id: "cred_ada" }, identity: { type: "login_id", provider: "credentials" } });
   });
 
   it("a wrong password and an unknown login id record different events but answer the same URL", async () => {
@@ -111,6 +115,8 @@ describe("Auth.js: credentials", () => {
     expect(recorded[0]?.payload).toMatchObject({ user: { id: "cred_ada", standard_attributes: { email: "ada@example.com" } } });
     expect(recorded[0]?.context).toMatchObject({ user_id: "cred_ada", ip_address: "203.0.113.7" });
     expect(recorded[1]?.payload).toEqual({ login_id: "eve@example.com" });
+    expect(recorded[1]?.context).toMatchObject({ ip_address: "203.0.113.7", user_agent: "AuthbusTest/1.0", triggered_by: "user" });
+    expect(recorded[1]?.context.user_id).toBeUndefined();
     expect(sessionToken(client)).toBeUndefined();
     expect(userSignIns).toHaveLength(0);
   });
@@ -137,6 +143,12 @@ describe("Auth.js: credentials", () => {
     expect(sessionToken(client)).toBeUndefined();
     const out = (await events(bus)).find((e) => e.type === "user.signed_out");
     expect(out?.payload).toMatchObject({ user: { id: "cred_ada" }, sessions: [{ id: token?.sid, type: "jwt" }] });
+    const recorded = await events(bus);
+    expect(recorded.map((e) => e.type)).toEqual(["user.authenticated", "user.signed_out"]);
+    expect(recorded[0]?.payload).toMatchObject({ user: { id: "cred_ada" }, session: { id: token?.sid, type: "jwt" } });
+    expect(recorded[1]?.payload).toMatchObject({ user: { id: "cred_ada", standard_attributes: { email: "ada@example.com" } }, token: { sub: "cred_ada", sid: token?.sid } });
+    expect(payloadOf(recorded[1]).sessions).toHaveLength(1);
+    expect(recorded[1]?.context).toMatchObject({ user_id: "cred_ada", ip_address: "203.0.113.7", user_agent: "AuthbusTest/1.0" });
   });
 
   it("records user.session.accessed only when asked to", async () => {
@@ -150,6 +162,9 @@ describe("Auth.js: credentials", () => {
     await loud.client.session();
     const accessed = (await events(loud.bus)).find((e) => e.type === "user.session.accessed");
     expect(accessed?.payload).toMatchObject({ user: { id: "cred_ada" }, session: { type: "jwt" }, token: { sub: "cred_ada" } });
+    expect(await types(loud.bus)).toEqual(["user.authenticated", "user.session.accessed"]);
+    const sid = (await decodeSession(loud.client))?.sid;
+    expect(payloadOf((await events(loud.bus))[1]).session.id).toBe(sid);
   });
 
   it("a missing CSRF token is recorded as auth.error", async () => {
@@ -158,6 +173,8 @@ describe("Auth.js: credentials", () => {
     expect(res.headers.get("location")).toContain("error=MissingCSRF");
     await until(async () => (await types(bus)).includes("auth.error"));
     expect((await events(bus))[0]?.payload).toMatchObject({ error: { name: "MissingCSRF" } });
+    expect(await types(bus)).toEqual(["auth.error"]);
+    expect(payloadOf((await events(bus))[0]).error.message).toEqual(expect.any(String));
   });
 });
 
@@ -184,6 +201,12 @@ describe("Auth.js: OIDC sign-up and hooks", () => {
     expect(await types(bus)).toEqual(["user.created", "user.authenticated", "user.authenticated"]);
     expect((await events(bus))[2]?.payload).toMatchObject({ user: { id: stored!.id }, is_new_user: false });
     expect(userSignIns).toHaveLength(2);
+    expect(payloadOf(first[0]).identities).toHaveLength(1);
+    for (const e of first) expect(e.context).toMatchObject({ user_id: stored!.id, ip_address: "203.0.113.7", user_agent: "AuthbusTest/1.0" });
+    expect(payloadOf(first[1]).session.id).toBe((await decodeSession(client))?.sid);
+    const second = (await events(bus))[2]!;
+    expect(second.payload).toMatchObject({ identity: { id: "local:grace", type: "oauth" }, session: { id: (await decodeSession(again))?.sid, type: "jwt" } });
+    expect(inspect.users()).toHaveLength(1);
   });
 
   it("takes the request context from the `request` option (NextAuth v5 lazy initialisation)", async () => {
@@ -213,6 +236,8 @@ describe("Auth.js: OIDC sign-up and hooks", () => {
     await until(async () => (await types(bus)).includes("auth.error"));
     expect(await types(bus)).toEqual(["auth.error"]);
     expect(userSignIns).toHaveLength(0);
+    expect((await events(bus))[0]?.payload).toMatchObject({ error: { name: "AccessDenied" } });
+    expect(JSON.stringify(await events(bus))).not.toContain("Sign-ups are closed");
   });
 
   it("user.pre_create mutations reach the stored user; returning users do not run the hook", async () => {
@@ -229,8 +254,14 @@ describe("Auth.js: OIDC sign-up and hooks", () => {
     expect(JSON.parse(String(stored!.extra))).toEqual({ plan: "trial" });
     const created = (await events(bus)).find((e) => e.type === "user.created");
     expect(created?.payload).toMatchObject({ user: { standard_attributes: { name: "Rear Admiral Hopper" }, custom_attributes: { plan: "trial" } } });
+    expect(await types(bus)).toEqual(["user.created", "user.authenticated"]);
+    expect(created?.payload).toMatchObject({ user: { id: stored!.id, standard_attributes: { email: "grace@example.com" } }, identities: [{ id: "local:grace", type: "oauth" }] });
+    expect((await events(bus))[1]?.payload).toMatchObject({ user: { id: stored!.id, standard_attributes: { name: "Rear Admiral Hopper" } }, is_new_user: true });
+    const seq = await mark(bus);
     await new AuthjsClient(client["config"]).signInWithOidc(op, "grace");
     expect(calls).toBe(1);
+    expect(await typesSince(bus, seq)).toEqual(["user.authenticated"]);
+    expect(payloadOf((await eventsSince(bus, seq))[0])).toMatchObject({ user: { id: stored!.id }, is_new_user: false });
   });
 
   it("an oidc.jwt.pre_create hook's claims are in the issued session JWT; reserved claims keep their values", async () => {
@@ -245,6 +276,9 @@ describe("Auth.js: OIDC sign-up and hooks", () => {
     // The claim stays on later refreshes of the session.
     await client.session();
     expect(await decodeSession(client)).toMatchObject({ "https://example.com/roles": ["admin"] });
+    const recorded = await events(bus);
+    expect(recorded.map((e) => e.type)).toEqual(["user.authenticated"]);
+    expect(recorded[0]?.payload).toMatchObject({ user: { id: "cred_ada" }, session: { id: token?.sid, type: "jwt" } });
   });
 
   it("a denying oidc.jwt.pre_create hook fails the sign-in with AccessDenied", async () => {
@@ -253,6 +287,10 @@ describe("Auth.js: OIDC sign-up and hooks", () => {
     const res = await client.signInWithCredentials({ email: "ada@example.com", password: "correct horse" });
     expect(res.headers.get("location")).toContain("error=AccessDenied");
     expect(sessionToken(client)).toBeUndefined();
+    await until(async () => (await types(bus)).length > 0);
+    const recorded = await events(bus);
+    expect(recorded.map((e) => e.type)).toEqual(["auth.error"]);
+    expect(recorded[0]?.payload).toMatchObject({ error: { name: "AccessDenied" } });
   });
 });
 
@@ -277,7 +315,53 @@ describe("Auth.js: resilience", () => {
     const { bus, client } = setup({ config: { events: { signIn: () => { throw new Error("app bug"); } } } });
     const res = await client.signInWithCredentials({ email: "ada@example.com", password: "correct horse" });
     expect(res.headers.get("location")).toBe(`${BASE}/home`);
-    expect(await types(bus)).toEqual(["user.authenticated"]);
+    // Recorded before the response; the auth.error below may or may not be in yet.
+    expect((await types(bus))[0]).toBe("user.authenticated");
+    // Auth.js then logs the app's failure (EventError) through the logger, recorded as auth.error.
+    await until(async () => (await types(bus)).length === 2);
+    const recorded = await events(bus);
+    expect(recorded.map((e) => e.type)).toEqual(["user.authenticated", "auth.error"]);
+    expect(recorded[0]?.payload).toMatchObject({ user: { id: "cred_ada" }, session: { id: (await decodeSession(client))?.sid, type: "jwt" } });
+    expect(recorded[1]?.payload).toMatchObject({ error: { name: "EventError" } });
+  });
+});
+
+describe("Auth.js: user handlers that throw", () => {
+  it("a throwing durable handler and throwing app events (createUser, linkAccount, signIn) break neither the OIDC sign-up nor the recording", async () => {
+    const appEvents: string[] = [];
+    const boom = (name: string) => () => {
+      appEvents.push(name);
+      throw new Error(`app bug in ${name}`);
+    };
+    const { bus, client, inspect } = setup({ config: { events: { createUser: boom("createUser"), linkAccount: boom("linkAccount"), signIn: boom("signIn") } } });
+    const broken: string[] = [];
+    const healthy: string[] = [];
+    bus.on("user.*", (e) => {
+      broken.push(e.type);
+      throw new Error("handler bug");
+    }, { name: "broken" });
+    bus.on("user.*", (e) => void healthy.push(e.type), { name: "healthy" });
+
+    const res = await client.signInWithOidc(op, "grace");
+    expect(res.headers.get("location")).toBe(`${BASE}/home`);
+    expect(sessionToken(client)).toBeTruthy();
+    expect(inspect.users()).toHaveLength(1);
+    expect(appEvents).toEqual(["createUser", "linkAccount", "signIn"]);
+    const id = String(inspect.users()[0]!.id);
+
+    // Auth.js logs each failing app event as an EventError, which Authbus records as auth.error.
+    await until(async () => (await types(bus)).length === 5);
+    const recorded = await events(bus);
+    expect(recorded.map((e) => e.type)).toEqual(["auth.error", "user.created", "auth.error", "user.authenticated", "auth.error"]);
+    for (const i of [0, 2, 4]) expect(recorded[i]?.payload).toMatchObject({ error: { name: "EventError" } });
+    expect(recorded[1]?.payload).toMatchObject({ user: { id, standard_attributes: { email: "grace@example.com" } }, identities: [{ id: "local:grace", type: "oauth" }] });
+    expect(recorded[3]?.payload).toMatchObject({ user: { id }, is_new_user: true, session: { type: "jwt", id: (await decodeSession(client))?.sid } });
+
+    // The broken handler is retried on its first event; the other handler is not held up by it.
+    await until(() => healthy.length === 2);
+    expect(healthy).toEqual(["user.created", "user.authenticated"]);
+    expect(broken[0]).toBe("user.created");
+    expect(new Set(broken)).toEqual(new Set(["user.created"]));
   });
 });
 
@@ -299,11 +383,13 @@ describe("Auth.js: adapter operations and database sessions", () => {
     await adapter.unlinkAccount!({ provider: "local", providerAccountId: "grace" });
     await adapter.deleteUser!(id);
     expect(inspect.users()).toEqual([]);
+    expect((await types(bus)).slice(0, 2)).toEqual(["user.created", "user.authenticated"]);
     const tail = (await events(bus)).slice(2);
     expect(tail.map((e) => e.type)).toEqual(["user.profile.updated", "identity.oauth.disconnected", "user.deleted"]);
     expect(tail[0]?.payload).toMatchObject({ user: { id, standard_attributes: { name: "Grace B. Hopper (checked)" } } });
     expect(tail[1]?.payload).toMatchObject({ user: { id }, identity: { type: "oauth", id: "local:grace" } });
     expect(tail[2]?.payload).toMatchObject({ user: { id, standard_attributes: { email: "grace@example.com" } } });
+    expect(tail.map((e) => e.context.user_id)).toEqual([id, id, id]);
   });
 
   it("database sessions: sign-in and sign-out refer to the same session id, never to the token", async () => {
@@ -319,5 +405,8 @@ describe("Auth.js: adapter operations and database sessions", () => {
     expect(sessionId.type).toBe("database");
     expect(recorded[2]?.payload).toMatchObject({ user: { id: inspect.users()[0]!.id }, sessions: [{ id: sessionId.id, type: "database" }] });
     expect(JSON.stringify(recorded)).not.toContain(token);
+    expect(recorded[0]?.payload).toMatchObject({ user: { id: inspect.users()[0]!.id }, identities: [{ id: "local:grace", type: "oauth" }] });
+    expect(recorded[1]?.payload).toMatchObject({ user: { id: inspect.users()[0]!.id }, is_new_user: true, identity: { id: "local:grace" } });
+    expect(sessionId.id).not.toBe(token);
   });
 });

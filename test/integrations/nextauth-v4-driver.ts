@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import { runWithRequest } from "../../src/integrations/nextauth-v4/index.js";
 import { CookieJar } from "./cookie-jar.js";
+import type { OidcServer } from "./oidc-server.js";
 
 const require = createRequire(import.meta.url);
 // next-auth is CommonJS with `exports.default`. Its types are not imported: they pull in Next.js's globals.
@@ -84,5 +85,14 @@ export class V4Client {
 
   session() {
     return this.request("/session");
+  }
+
+  /** Sign-in with the `local` OAuth provider, through the real OP; answers next-auth's final response. */
+  async signInWithOidc(op: OidcServer, login: string): Promise<V4Response> {
+    const start = await this.post("/signin/local", {});
+    if (!start.location?.startsWith(op.issuer)) throw new Error(`expected a redirect to the OP, got ${start.status} ${start.location}`);
+    const back = await op.authorize(start.location, login);
+    if (!back.startsWith(`${BASE}/api/auth/`)) throw new Error(`the OP sent the browser elsewhere: ${back}`);
+    return this.request(back.slice(`${BASE}/api/auth`.length));
   }
 }

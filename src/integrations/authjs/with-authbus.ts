@@ -18,6 +18,12 @@ function printError(error: AuthjsError): void {
 
 const authjsFlavor: Flavor = {
   denied: (error) => new AuthbusAccessDenied(error),
+  // @auth/core 0.41's default (lib/init.ts): only name, email and image reach the client.
+  defaultSession({ session }) {
+    const s = session as { user?: { name?: unknown; email?: unknown; image?: unknown }; expires?: { toISOString?: () => string } | string };
+    const expires = typeof s.expires === "object" && typeof s.expires?.toISOString === "function" ? s.expires.toISOString() : s.expires;
+    return { user: { name: s.user?.name, email: s.user?.email, image: s.user?.image }, expires };
+  },
   // Other errors thrown by `authorize` reach the (wrapped) logger as CallbackRouteError; the logger skips CredentialsSignin.
   logsAuthorizeError: (error) => !(error instanceof CredentialsSignin),
   wrapLogger(logger, report) {

@@ -18,6 +18,8 @@ function messageOf(metadata: Metadata, code: string): string {
 
 const v4Flavor: Flavor = {
   denied: (error) => new AuthbusAccessDenied(error),
+  // next-auth 4's default returns the session it was given (already shaped for the client).
+  defaultSession: ({ session }) => session,
   // next-auth 4 turns an `authorize` throw into a redirect without logging it.
   logsAuthorizeError: () => false,
   wrapLogger(logger, report) {

@@ -1,7 +1,8 @@
 /**
  * The app's adapter, wrapped. Auth.js and NextAuth v4 rebuild the adapter from `Object.keys`, so
  * the wrapper is a plain object with the app's methods as own properties. Return values are the
- * app's, unchanged; Authbus failures after the write are reported, never thrown.
+ * app's, unchanged (except a `deleteSession` that returns nothing, see there); Authbus failures
+ * after the write are reported, never thrown.
  */
 import { applyUserMutations, sessionIdFromToken, toAuthbusUser, toIdentity } from "../shapes.js";
 import { runHooks } from "../blocking.js";
@@ -121,7 +122,10 @@ export function wrapAdapter(rt: FamilyRuntime, adapter: FamilyAdapter): FamilyAd
         const session = dbSession({ sessionToken, expires: (found.session as { expires?: unknown } | undefined)?.expires });
         rt.deleted.set(session.id, { user: toAuthbusUser(found.user), session });
       }
-      return result;
+      // The library hands this return value to `events.signOut`, the only way to tell which of several
+      // concurrent sign-outs an event belongs to. Adapters "should" return the deleted session (many,
+      // like @auth/pg-adapter, return nothing): then the session the adapter itself read is returned.
+      return result ?? (found?.session as object | undefined) ?? result;
     };
   }
 

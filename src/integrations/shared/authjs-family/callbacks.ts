@@ -6,6 +6,7 @@
 import { v4 as uuidv4 } from "uuid";
 import { runHooks } from "../blocking.js";
 import { jsonSafe, toAuthbusUser, toIdentity } from "../shapes.js";
+import { dbSession } from "./adapter.js";
 import { creationKey, type FamilyRuntime } from "./runtime.js";
 import type { AnyFn, FamilyAccount, FamilyUser } from "./types.js";
 
@@ -44,7 +45,10 @@ export function wrapSignIn(rt: FamilyRuntime, userSignIn: AnyFn | undefined): An
     const outcome = await runHooks(rt.bus, rt.sink, "user.pre_create", { user: before, identities }, rt.context());
     // The library answers AccessDenied; the hook's title and reason stay out of the URL (they are in the ledger).
     if (outcome.outcome === "denied") return false;
-    if (outcome.outcome === "allowed") rt.decisions.set(creationKey(user), { before, after: outcome.payload.user as typeof before, identities });
+    // Kept without hooks too: an e-mail sign-up links no account, so this is where its identity is known
+    // if the flow stops between createUser and events.signIn (user.created is then recorded on expiry).
+    const after = outcome.outcome === "allowed" ? (outcome.payload.user as typeof before) : before;
+    rt.decisions.set(creationKey(user), { before, after, identities });
     return true;
   };
 }
@@ -64,5 +68,22 @@ export function wrapJwt(rt: FamilyRuntime, userJwt: AnyFn | undefined): AnyFn {
     if (outcome.outcome === "allowed") token = outcome.payload.jwt.payload as AnyRecord;
     if (userId) rt.sessions.set(userId, { id: String(token.sid), type: "jwt" });
     return token;
+  };
+}
+
+/**
+ * Database strategy: `events.session` receives only the payload `callbacks.session` returned (no user
+ * id, no session), while the callback itself gets the adapter's user and session. The payload object
+ * is the key, so concurrent session reads cannot be mixed up.
+ */
+export function wrapSession(rt: FamilyRuntime, userSession: AnyFn | undefined): AnyFn {
+  return async (params: { session: AnyRecord; user?: FamilyUser; token?: AnyRecord }) => {
+    const result: unknown = userSession ? await userSession(params) : rt.flavor.defaultSession(params);
+    if (params.user && !params.token && result && typeof result === "object") {
+      const token = params.session?.sessionToken; // Auth.js passes the adapter session; next-auth 4 does not
+      const session = typeof token === "string" ? dbSession({ sessionToken: token, expires: params.session.expires }) : undefined;
+      rt.sessionReads.set(result, { user: toAuthbusUser(params.user), ...(session ? { session } : {}) });
+    }
+    return result;
   };
 }

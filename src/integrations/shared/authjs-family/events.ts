@@ -74,6 +74,11 @@ function signOut(rt: FamilyRuntime) {
 function session(rt: FamilyRuntime) {
   return async ({ session: s, token }: { session?: AnyRecord; token?: AnyRecord }) => {
     if (!rt.options.sessionAccessed) return;
+    const read = s && typeof s === "object" ? rt.sessionReads.get(s) : undefined;
+    if (read) {
+      await rt.sink.record("user.session.accessed", { user: read.user, ...(read.session ? { session: read.session } : {}) }, rt.context(read.user.id));
+      return;
+    }
     const sessionUser = (s?.user ?? {}) as AnyRecord;
     const userId = String(token?.sub ?? sessionUser.id ?? s?.userId ?? "");
     const payload: AnyRecord = {};

@@ -38,6 +38,8 @@ export interface FamilyRuntime {
   sessions: ExpiringMap<string, { id: string; type: string; expires_at?: string }>;
   /** Request context per user id, captured where the library hands over the request (authorize). */
   contexts: ExpiringMap<string, RequestContext>;
+  /** What a database session read was about, by the payload `callbacks.session` returned (`events.session` gets only that). */
+  sessionReads: WeakMap<object, { user: AuthbusUser; session?: { id: string; type: string; expires_at?: string } }>;
   /** Sessions deleted by the adapter, for `events.signOut` (by session id). */
   deleted: ExpiringMap<string, { user: AuthbusUser; session: { id: string; type: string; expires_at?: string } }>;
   context(userId?: string): ContextInput;
@@ -71,6 +73,7 @@ export function createFamilyRuntime(config: FamilyConfig, bus: Authbus, flavor: 
     created,
     sessions: new ExpiringMap(60_000),
     contexts,
+    sessionReads: new WeakMap(),
     deleted: new ExpiringMap(10_000),
     context,
     async flushCreated(userId) {

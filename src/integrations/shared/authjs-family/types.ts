@@ -45,6 +45,8 @@ export interface Flavor {
   denied(error: HookDeniedError): Error;
   /** Whether the library itself logs this error thrown by `authorize` (and so records it as `auth.error`). */
   logsAuthorizeError(error: unknown): boolean;
+  /** The library's own `callbacks.session`, used when the app has none and Authbus wraps it. */
+  defaultSession(params: { session: Record<string, unknown> }): unknown;
   /** Wraps the app's logger so that library errors are reported through `report`. */
   wrapLogger(logger: Record<string, AnyFn | undefined> | undefined, report: (error: { name: string; message: string; code?: string }) => void): Record<string, AnyFn>;
 }

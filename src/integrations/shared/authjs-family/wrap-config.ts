@@ -5,7 +5,7 @@
  */
 import type { Authbus } from "../../../index.js";
 import { wrapAdapter } from "./adapter.js";
-import { wrapJwt, wrapSignIn } from "./callbacks.js";
+import { wrapJwt, wrapSession, wrapSignIn } from "./callbacks.js";
 import { wrapProviders } from "./credentials.js";
 import { wrapEvents } from "./events.js";
 import { createFamilyRuntime } from "./runtime.js";
@@ -20,6 +20,8 @@ export function wrapFamilyConfig<C extends object>(config: C, bus: Authbus, flav
     callbacks: { ...c.callbacks, signIn: wrapSignIn(rt, c.callbacks?.signIn), jwt: wrapJwt(rt, c.callbacks?.jwt) },
     logger: flavor.wrapLogger(c.logger, (error) => void rt.sink.record("auth.error", { error }, rt.context())),
   };
+  // Only wrapped when session reads are recorded: otherwise the library's own default stays in place.
+  if (options.sessionAccessed) wrapped.callbacks!.session = wrapSession(rt, c.callbacks?.session);
   if (c.providers) wrapped.providers = wrapProviders(rt, c.providers);
   if (c.adapter) wrapped.adapter = wrapAdapter(rt, c.adapter);
   return wrapped as unknown as C;

@@ -25,6 +25,9 @@ import { deliveryRoutes } from "./routes/deliveries.js";
 import { hookRoutes } from "./routes/hooks.js";
 import { keyRoutes } from "./routes/keys.js";
 import { healthRoutes } from "./routes/health.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
+import { renderingRoutes } from "./routes/renderings.js";
+import { statsRoutes } from "./routes/stats.js";
 
 /** Request bodies larger than this are refused with 413 (SPEC §6). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -65,12 +68,15 @@ export function createServer(runtime: Runtime, options: ServerOptions = {}): Aut
     ...eventRoutes,
     ...streamRoutes,
     ...eventByIdRoutes,
+    ...renderingRoutes,
     ...catalogRoutes,
     ...subscriptionRoutes,
+    ...statsRoutes,
     ...deliveryRoutes,
     ...hookRoutes,
     ...keyRoutes,
     ...healthRoutes({ metrics, openapi: () => openapi, closing: () => closing.signal.aborted }),
+    ...dashboardRoutes,
   ];
   openapi = buildOpenApi(routes, { serverUrl: options.publicUrl });
   const matchers = routes.map((r) => ({ route: r, re: new RegExp(`^${r.path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`) }));

@@ -82,7 +82,7 @@ describe("operations endpoints and the OpenAPI document", () => {
       const page = await t.call("GET", "/");
       expect(page.status).toBe(200);
       expect(page.headers.get("content-type")).toMatch(/^text\/html/);
-      expect(page.text).toContain("Authbus dashboard — coming soon");
+      expect(page.text).toContain('<div id="root">');
       expect(page.text).not.toMatch(/(src|href)="https?:/);
 
       const key = await t.key("acme", "admin");

@@ -3,7 +3,7 @@ import { Type } from "@sinclair/typebox";
 import { BusClosedError } from "../../core/errors.js";
 import { defineRoutes, json, type RouteDef } from "../route-table.js";
 import { Status } from "../schemas.js";
-import { DASHBOARD_PLACEHOLDER } from "../dashboard.js";
+import { dashboardIndex } from "../dashboard.js";
 import type { Metrics } from "../metrics.js";
 
 export interface HealthDeps {
@@ -65,11 +65,11 @@ export function healthRoutes(d: HealthDeps): RouteDef[] {
       method: "GET",
       path: "/",
       operationId: "dashboard",
-      summary: "The dashboard (a placeholder page for now).",
+      summary: "The dashboard: sign in with an API key to see events, subscriptions, deliveries, hooks and the catalog. 503 when it was not built.",
       tag: "operations",
       access: "public",
-      responses: { 200: { description: "HTML.", contentType: "text/html", schema: Type.String() } },
-      handle: () => new Response(DASHBOARD_PLACEHOLDER, { status: 200, headers: { "content-type": "text/html; charset=utf-8" } }),
+      responses: { 200: { description: "HTML.", contentType: "text/html", schema: Type.String() }, 503: { description: "HTML saying how to build the dashboard.", contentType: "text/html", schema: Type.String() } },
+      handle: () => dashboardIndex(),
     },
   ]);
 }

@@ -5,6 +5,7 @@ import { StoreError, TransactionRequiredError } from "../../core/errors.js";
 import type { Envelope } from "../../core/envelope.js";
 import type { AppendInput, AppendResult, EventQuery, EventStore, TransactionHandle } from "../../core/ports/store.js";
 import { migrate } from "./migrations.js";
+import { unindexedFrom, type LazyIndexName } from "./lazy-index.js";
 import { AppendStatements } from "./statements.js";
 import { WriterClient } from "./writer-client.js";
 import { BETTER_SQLITE3_TX } from "./transaction.js";
@@ -111,40 +112,8 @@ export function createSqliteStore(
     },
 
     async query(q: EventQuery): Promise<Envelope[]> {
-      const where = ["app_id = ?"];
-      const params: unknown[] = [q.app_id];
-      if (q.types && q.types.length > 0) {
-        const exact = q.types.filter((t) => !t.includes("*"));
-        const wild = q.types.filter((t) => t.includes("*"));
-        const ors: string[] = [];
-        if (exact.length > 0) {
-          ors.push(`type IN (${exact.map(() => "?").join(", ")})`);
-          params.push(...exact);
-        }
-        for (const w of wild) {
-          ors.push("authbus_match(?, type) = 1");
-          params.push(w);
-        }
-        where.push(`(${ors.join(" OR ")})`);
-      }
-      if (q.after_seq !== undefined) (where.push("seq > ?"), params.push(q.after_seq));
-      if (q.since !== undefined) (where.push("timestamp >= ?"), params.push(q.since));
-      if (q.until !== undefined) (where.push("timestamp < ?"), params.push(q.until));
-      const filter = where.join(" AND ");
-      if (q.user_id === undefined) {
-        const rows = db.prepare(`SELECT ${COLUMNS} FROM events WHERE ${filter} ORDER BY seq LIMIT ?`).all(...params, q.limit) as EventRow[];
-        return rows.map(toEnvelope);
-      }
-      // By user: the lazily built index plus the not yet indexed tail, in one statement (one snapshot).
-      const sql = `SELECT ${COLUMNS} FROM (
-          SELECT * FROM (SELECT ${COLUMNS}, seq AS s FROM events WHERE ${filter} AND seq IN
-            (SELECT seq FROM user_events WHERE app_id = ? AND user_id = ?) ORDER BY seq LIMIT ?)
-          UNION ALL
-          SELECT * FROM (SELECT ${COLUMNS}, seq AS s FROM events WHERE pos > (SELECT upto_pos FROM index_state WHERE name = 'user_events')
-            AND user_id = ? AND ${filter} ORDER BY seq LIMIT ?)
-        ) ORDER BY s LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, q.app_id, q.user_id, q.limit, q.user_id, ...params, q.limit, q.limit) as EventRow[];
-      return rows.map(toEnvelope);
+      const [sql, params] = querySql(q);
+      return (db.prepare(sql).all(...params) as EventRow[]).map(toEnvelope);
     },
 
     async getEvent(app_id, id) {
@@ -179,6 +148,59 @@ export function createSqliteStore(
       db.close();
     },
   };
+}
+
+/**
+ * By user or by exact types, the lazily built index plus the not yet indexed tail of `events`,
+ * in one statement (one snapshot). Type patterns with wildcards test every row of the app anyway.
+ * Exported for the query-plan test.
+ */
+export function querySql(q: EventQuery): [string, unknown[]] {
+  const types = q.types && q.types.length > 0 ? q.types : undefined;
+  const exact = types !== undefined && types.every((t) => !t.includes("*"));
+  const filter = (e: string, withTypes: boolean): [string, unknown[]] => {
+    const where = [`${e}app_id = ?`];
+    const params: unknown[] = [q.app_id];
+    if (types && withTypes) {
+      const ors: string[] = [];
+      const names = types.filter((t) => !t.includes("*"));
+      if (names.length > 0) (ors.push(`${e}type IN (${names.map(() => "?").join(", ")})`), params.push(...names));
+      for (const w of types.filter((t) => t.includes("*"))) (ors.push(`authbus_match(?, ${e}type) = 1`), params.push(w));
+      where.push(`(${ors.join(" OR ")})`);
+    }
+    if (q.after_seq !== undefined) (where.push(`${e}seq > ?`), params.push(q.after_seq));
+    if (q.since !== undefined) (where.push(`${e}timestamp >= ?`), params.push(q.since));
+    if (q.until !== undefined) (where.push(`${e}timestamp < ?`), params.push(q.until));
+    return [where.join(" AND "), params];
+  };
+  const cols = COLUMNS.split(", ").map((c) => `e.${c}`).join(", ");
+  const [all, allParams] = filter("e.", true);
+  // The tail is read by rowid range only: the `+` keeps SQLite from walking the app's whole
+  // (app_id, seq) index instead, which reads every event of the app when the tail has few matches.
+  const [tailFilter] = filter("+e.", true);
+  const tail = (index: LazyIndexName, also = "") =>
+    `SELECT * FROM (SELECT ${cols}, e.seq AS s FROM events e WHERE e.pos > ${unindexedFrom(index)} AND ${also}${tailFilter} ORDER BY e.seq LIMIT ?)`;
+  if (q.user_id !== undefined) {
+    const sql = `SELECT ${COLUMNS} FROM (
+        SELECT * FROM (SELECT ${cols}, e.seq AS s FROM events e WHERE ${all} AND e.seq IN
+          (SELECT seq FROM user_events WHERE app_id = ? AND user_id = ?) ORDER BY e.seq LIMIT ?)
+        UNION ALL
+        ${tail("user_events", "e.user_id = ? AND ")}
+      ) ORDER BY s LIMIT ?`;
+    return [sql, [...allParams, q.app_id, q.user_id, q.limit, q.user_id, ...allParams, q.limit, q.limit]];
+  }
+  if (!exact) return [`SELECT ${COLUMNS} FROM events e WHERE ${all} ORDER BY e.seq LIMIT ?`, [...allParams, q.limit]];
+  // Driven by the index (CROSS JOIN keeps it the outer loop): a cursor over one type reads its next rows only.
+  const [rest, restParams] = filter("e.", false);
+  const sql = `SELECT ${COLUMNS} FROM (
+      SELECT * FROM (SELECT ${cols}, t.seq AS s FROM type_events t CROSS JOIN events e ON e.app_id = t.app_id AND e.seq = t.seq
+        WHERE t.app_id = ? AND t.type IN (${types.map(() => "?").join(", ")})${q.after_seq !== undefined ? " AND t.seq > ?" : ""} AND ${rest}
+        ORDER BY t.seq LIMIT ?)
+      UNION ALL
+      ${tail("type_events")}
+    ) ORDER BY s LIMIT ?`;
+  const indexParams = [q.app_id, ...types, ...(q.after_seq !== undefined ? [q.after_seq] : []), ...restParams, q.limit];
+  return [sql, [...indexParams, ...allParams, q.limit, q.limit]];
 }
 
 function configure(db: Database.Database, options: SqliteStoreOptions): void {

@@ -2,6 +2,9 @@ import type Database from "better-sqlite3";
 import { IdempotencyConflictError } from "../../core/errors.js";
 import type { AppendInput, AppendResult } from "../../core/ports/store.js";
 
+/** 32 x 9 = 288 parameters, well under SQLite's limit (32,766). */
+const INSERT_ROWS = [32, 8, 1];
+
 interface ExistingRow {
   seq: number;
   subject_seq: number | null;
@@ -19,8 +22,10 @@ export class AppendStatements {
   private readonly findById: Database.Statement;
   private readonly bumpApp: Database.Statement;
   private readonly readSubject: Database.Statement;
-  private readonly writeSubject: Database.Statement;
-  private readonly insert: Database.Statement;
+  /** Counter upserts for this many users at once, largest first. */
+  private readonly writeSubjects: [number, Database.Statement][];
+  /** Statements inserting this many rows at once, largest first. */
+  private readonly inserts: [number, Database.Statement][];
   private readonly dataVersion: Database.Statement;
   /** Last subject_seq per (app, user), valid while no other connection has committed. */
   private readonly subjects = new Map<string, number>();
@@ -33,16 +38,20 @@ export class AppendStatements {
   constructor(db: Database.Database, private readonly cacheSubjects = false) {
     this.dataVersion = db.prepare("PRAGMA data_version").pluck();
     this.readSubject = db.prepare("SELECT last_seq FROM subject_counters WHERE app_id = ? AND user_id = ?").pluck();
-    this.writeSubject = db.prepare(
-      "INSERT INTO subject_counters (app_id, user_id, last_seq) VALUES (?, ?, ?) ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = excluded.last_seq",
-    );
+    this.writeSubjects = INSERT_ROWS.map((rows) => [
+      rows,
+      db.prepare(
+        `INSERT INTO subject_counters (app_id, user_id, last_seq) VALUES ${Array(rows).fill("(?, ?, ?)").join(", ")} ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = excluded.last_seq`,
+      ),
+    ]);
     this.findById = db.prepare("SELECT app_id, seq, subject_seq, type, payload FROM events WHERE id = ?");
-    this.bumpApp = db.prepare(
-      "INSERT INTO app_counters (app_id, last_seq) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq",
-    );
-    this.insert = db.prepare(
-      "INSERT INTO events (app_id, seq, id, type, user_id, subject_seq, timestamp, payload, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    );
+    this.bumpApp = db
+      .prepare("INSERT INTO app_counters (app_id, last_seq) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq")
+      .pluck();
+    this.inserts = INSERT_ROWS.map((rows) => [
+      rows,
+      db.prepare(`INSERT INTO events (app_id, seq, id, type, user_id, subject_seq, timestamp, payload, context) VALUES ${Array(rows).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`),
+    ]);
   }
 
   /**
@@ -74,47 +83,94 @@ export class AppendStatements {
 
   /** Inserts fresh events (no duplicates among them), assigning seq and subject_seq in input order. */
   insertFresh(inputs: readonly AppendInput[]): AppendResult[] {
-    const nextSeq = new Map<string, number>();
-    const perApp = new Map<string, number>();
-    const perSubject = new Map<string, { app: string; user: string; n: number }>();
+    const n = inputs.length;
+    const seqs = new Float64Array(n);
+    const subjectSeqs = new Float64Array(n);
+    this.insertFreshInto(inputs, seqs, subjectSeqs);
+    const out = new Array<AppendResult>(n);
+    for (let k = 0; k < n; k++) out[k] = { id: inputs[k]!.id, seq: seqs[k]!, subject_seq: subjectSeqs[k] || null, duplicate: false };
+    return out;
+  }
+
+  /**
+   * The writer's hot path: like insertFresh, but fills flat arrays instead of allocating a result
+   * object per event (the caller already knows the ids). `subjectSeqs[k]` is 0 for an event without a user.
+   */
+  insertFreshInto(inputs: readonly AppendInput[], seqs: Float64Array, subjectSeqs: Float64Array): void {
+    this.assignSeqs(inputs, seqs, subjectSeqs);
+    this.insertRows(inputs, seqs, subjectSeqs);
+  }
+
+  private assignSeqs(inputs: readonly AppendInput[], seqs: Float64Array, subjectSeqs: Float64Array): void {
+    // Most batches hold one app: count it without a map.
+    const firstApp = inputs[0]?.app_id;
+    let perApp: Map<string, number> | undefined;
+    let firstCount = 0;
+    const perSubject = new Map<string, Map<string, number>>();
     for (const i of inputs) {
-      perApp.set(i.app_id, (perApp.get(i.app_id) ?? 0) + 1);
+      if (i.app_id === firstApp) firstCount++;
+      else (perApp ??= new Map()).set(i.app_id, (perApp.get(i.app_id) ?? 0) + 1);
       if (i.user_id !== undefined) {
-        const key = subjectKey(i.app_id, i.user_id);
-        const s = perSubject.get(key);
-        if (s) s.n++;
-        else perSubject.set(key, { app: i.app_id, user: i.user_id, n: 1 });
+        let users = perSubject.get(i.app_id);
+        if (!users) perSubject.set(i.app_id, (users = new Map()));
+        users.set(i.user_id, (users.get(i.user_id) ?? 0) + 1);
       }
     }
-    for (const [app, n] of perApp) {
-      const { last_seq } = this.bumpApp.get(app, n) as { last_seq: number };
-      nextSeq.set(app, last_seq - n + 1);
+    const nextSeq = new Map<string, number>();
+    if (firstApp !== undefined) {
+      nextSeq.set(firstApp, (this.bumpApp.get(firstApp, firstCount) as number) - firstCount + 1);
+      if (perApp) for (const [app, n] of perApp) nextSeq.set(app, (this.bumpApp.get(app, n) as number) - n + 1);
     }
-    const nextSubject = new Map<string, number>();
     if (this.cacheSubjects) {
       // data_version moves only when another connection commits; then our cache may be stale.
       const version = this.dataVersion.get() as number;
       if (version !== this.seenVersion) this.subjects.clear();
       this.seenVersion = version;
     }
-    for (const [key, s] of perSubject) {
-      const last = (this.cacheSubjects ? this.subjects.get(key) : undefined) ?? ((this.readSubject.get(s.app, s.user) as number | undefined) ?? 0);
-      nextSubject.set(key, last + 1);
-      this.writeSubject.run(s.app, s.user, last + s.n);
-      if (this.cacheSubjects) this.subjects.set(key, last + s.n);
+    // From here on the per-user counts become "next subject_seq" values.
+    const counters: unknown[] = [];
+    for (const [app, users] of perSubject) {
+      for (const [user, n] of users) {
+        const key = this.cacheSubjects ? subjectKey(app, user) : "";
+        const last = (this.cacheSubjects ? this.subjects.get(key) : undefined) ?? ((this.readSubject.get(app, user) as number | undefined) ?? 0);
+        counters.push(app, user, last + n);
+        if (this.cacheSubjects) this.subjects.set(key, last + n);
+        users.set(user, last + 1);
+      }
     }
-    return inputs.map((i) => {
+    this.runChunked(this.writeSubjects, counters, 3);
+    for (let k = 0; k < inputs.length; k++) {
+      const i = inputs[k]!;
       const seq = nextSeq.get(i.app_id)!;
       nextSeq.set(i.app_id, seq + 1);
-      let subjectSeq: number | null = null;
-      if (i.user_id !== undefined) {
-        const key = subjectKey(i.app_id, i.user_id);
-        subjectSeq = nextSubject.get(key)!;
-        nextSubject.set(key, subjectSeq + 1);
+      seqs[k] = seq;
+      if (i.user_id === undefined) subjectSeqs[k] = 0;
+      else {
+        const users = perSubject.get(i.app_id)!;
+        const s = users.get(i.user_id)!;
+        users.set(i.user_id, s + 1);
+        subjectSeqs[k] = s;
       }
-      this.insert.run(i.app_id, seq, i.id, i.type, i.user_id ?? null, subjectSeq, i.timestamp, i.payloadJson, i.contextJson);
-      return { id: i.id, seq, subject_seq: subjectSeq, duplicate: false };
-    });
+    }
+  }
+
+  /** Multi-row INSERTs: binding and stepping one statement per row costs more than the row itself. */
+  private insertRows(inputs: readonly AppendInput[], seqs: Float64Array, subjectSeqs: Float64Array): void {
+    const values: unknown[] = [];
+    for (let k = 0; k < inputs.length; k++) {
+      const i = inputs[k]!;
+      values.push(i.app_id, seqs[k], i.id, i.type, i.user_id ?? null, subjectSeqs[k] || null, i.timestamp, i.payloadJson, i.contextJson);
+    }
+    this.runChunked(this.inserts, values, 9);
+  }
+
+  /** Runs `values` (`width` per row) through the largest multi-row statements that fit. */
+  private runChunked(statements: [number, Database.Statement][], values: unknown[], width: number): void {
+    let at = 0;
+    for (const [rows, stmt] of statements) {
+      const size = rows * width;
+      for (; values.length - at >= size; at += size) stmt.run(at === 0 && size === values.length ? values : values.slice(at, at + size));
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import { IdempotencyConflictError, StoreError } from "../../core/errors.js";
 import type { AppendInput, AppendResult } from "../../core/ports/store.js";
 import type { CursorSave } from "./write-batch.js";
 import type { DeliveryOpArgs, DeliveryOpName } from "./delivery-ops.js";
-import { createWriter, type FromWriter, type ToWriter, type WriterInit } from "./writer-core.js";
+import { createWriter, pack, type FromWriter, type ToWriter, type WriterInit } from "./writer-core.js";
 
 interface PendingCall {
   inputs: readonly AppendInput[];
@@ -152,10 +152,17 @@ export class WriterClient {
     const ops = this.ops.splice(0);
     const id = this.nextId++;
     this.inFlight.set(id, { calls, cursors, ops });
+    const events: unknown[] = [];
+    const sizes: number[] = [];
+    for (const c of calls) {
+      pack(events, c.inputs);
+      sizes.push(c.inputs.length);
+    }
     const msg: ToWriter = {
       kind: "batch",
       id,
-      calls: calls.map((c) => c.inputs as AppendInput[]),
+      events,
+      sizes,
       cursors: cursors.map(({ app, name, seq }) => ({ app, name, seq })),
       ops: ops.map(({ name, args }) => ({ name, args })),
     };
@@ -178,10 +185,17 @@ export class WriterClient {
       for (const o of ops) o.reject(err);
     } else {
       m.opResults.forEach((r, i) => ("ok" in r ? ops[i]!.resolve(r.ok) : ops[i]!.reject(new StoreError(`${ops[i]!.name} failed: ${r.err.message}`))));
-      m.outcomes.forEach((o, i) => {
-        const call = calls[i]!;
-        if ("ok" in o) call.resolve(o.ok);
-        else call.reject(o.err.code === "idempotency_conflict" ? new IdempotencyConflictError(o.err.id ?? "") : new StoreError(o.err.message));
+      const failed = m.failed.length > 0 ? new Map(m.failed) : undefined;
+      const old = m.duplicates.length > 0 ? new Set(m.duplicates) : undefined;
+      let at = 0;
+      calls.forEach((call, i) => {
+        const start = at;
+        at += call.inputs.length;
+        const err = failed?.get(i);
+        if (err) return call.reject(err.code === "idempotency_conflict" ? new IdempotencyConflictError(err.id ?? "") : new StoreError(err.message));
+        call.resolve(
+          call.inputs.map((input, j) => ({ id: input.id, seq: m.seqs[start + j]!, subject_seq: m.subjectSeqs[start + j] || null, duplicate: old?.has(start + j) ?? false })),
+        );
       });
       for (const c of cursors) for (const d of c.done) d();
       if (m.maxSeqByApp.length > 0) this.onCommitted(m.maxSeqByApp);

@@ -93,8 +93,26 @@ export async function appendCalls(sql: Sql, s: string, schemaName: string, calls
   return { outcomes, maxSeqByApp };
 }
 
+/**
+ * Whether an earlier attempt at these calls, whose COMMIT got no answer, was committed. Its events
+ * went in as one transaction: either all of them are in the log, with the seqs that attempt gave
+ * them, or none is (our UUIDv7 ids are ours alone; a caller's id written meanwhile by someone else
+ * gets its own seq). The apps' counters are locked first: if that attempt's server process is still
+ * alive (the connection was cut, not the server), it holds them until it has committed or rolled
+ * back, so the answer cannot change after we read it.
+ */
+export async function committedEarlier(sql: Sql, s: string, calls: readonly (readonly AppendInput[])[], earlier: AppendOutcome): Promise<boolean> {
+  const written = new Map<string, number>();
+  for (const o of earlier.outcomes) if ("ok" in o) for (const r of o.ok) if (!r.duplicate) written.set(r.id, r.seq);
+  // Nothing written: its answer (duplicates, conflicts) holds whether it committed or not.
+  if (written.size === 0) return true;
+  await lockCounters(sql, s, [...new Set(calls.flatMap((c) => c.map((i) => i.app_id)))].sort());
+  const rows = await sql.query<{ id: string; seq: string | number }>(`SELECT id, seq FROM ${s}.events WHERE id = ANY($1::text[])`, [[...written.keys()]]);
+  return rows.length === written.size && rows.every((r) => written.get(r.id) === num(r.seq));
+}
+
 /** Locks the apps' counter rows, creating missing ones; answers each app's last seq. */
-async function lockCounters(sql: Sql, s: string, apps: string[]): Promise<Map<string, number>> {
+export async function lockCounters(sql: Sql, s: string, apps: string[]): Promise<Map<string, number>> {
   const select = `SELECT app_id, last_seq FROM ${s}.app_counters WHERE app_id = ANY($1::text[]) ORDER BY app_id FOR UPDATE`;
   const counters = new Map<string, number>();
   for (const r of await sql.query<{ app_id: string; last_seq: string | number }>(select, [apps])) counters.set(r.app_id, num(r.last_seq));

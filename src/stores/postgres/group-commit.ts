@@ -1,8 +1,9 @@
 import type pg from "pg";
 import { StoreError } from "../../core/errors.js";
 import type { AppendInput, AppendResult } from "../../core/ports/store.js";
-import { appendCalls, type AppendOutcome } from "./append.js";
-import { inTransaction, sqlState } from "./connection.js";
+import { appendCalls, committedEarlier, type AppendOutcome } from "./append.js";
+import { appendFresh, freshCommitted } from "./append-fresh.js";
+import { checkout, isConnectionError, isTransient, sqlOn, sqlState, waitToRetry, type Patience } from "./connection.js";
 
 interface PendingCall {
   inputs: readonly AppendInput[];
@@ -31,6 +32,8 @@ export interface GroupCommitOptions {
   /** Batches in flight at once (each on its own pooled connection). */
   maxInFlight: number;
   gate: () => Promise<void>;
+  /** How long a batch waits for a lost server to come back. */
+  patience: Patience;
   onCommitted: (maxSeqByApp: Map<string, number>) => void;
 }
 
@@ -115,22 +118,98 @@ export class GroupCommit {
       await this.o.gate();
       result = await this.write(calls.map((c) => c.inputs));
     } catch (e) {
-      const err = new StoreError(`PostgreSQL write failed; nothing in this batch was recorded: ${(e as Error).message}`, e);
-      for (const c of calls) c.reject(err);
+      const unknown = e instanceof OutcomeUnknown;
+      const cause = unknown ? e.cause : e;
+      for (const c of calls) {
+        c.reject(
+          unknown
+            ? new StoreError(`PostgreSQL became unreachable while committing; these events may or may not be recorded (ids ${c.inputs.map((i) => i.id).join(", ")}): ${(cause as Error).message}`, cause)
+            : new StoreError(`PostgreSQL write failed; nothing in this batch was recorded: ${(cause as Error).message}`, cause),
+        );
+      }
       return;
     }
     if (result.maxSeqByApp.size > 0) this.o.onCommitted(result.maxSeqByApp);
     result.outcomes.forEach((o, i) => ("ok" in o ? calls[i]!.resolve(o.ok) : calls[i]!.reject(o.err)));
   }
 
+  /**
+   * One transaction per attempt (one statement when no call chose its ids: appendFresh). A lost
+   * connection (server restart, network) is waited out for up to the store's patience, then the batch
+   * is tried again; SQL-level conflicts retry a few times.
+   *
+   * Why a retry never records an event twice: a connection lost before COMMIT was sent means the
+   * server rolled the transaction back, so the retry starts from scratch. A connection lost *during*
+   * COMMIT (or during the single fast-path statement, which commits as it ends) leaves the outcome
+   * unknown: the server may have committed and died before answering. Blindly writing again would
+   * then either fail on the unique id or, worse, take new seqs. So the next attempt first asks the
+   * database whether the earlier one committed, under the apps' counter locks (so a still-running
+   * server process of that attempt has finished): every id it inserted present with the seq it was
+   * given (committedEarlier), or, for the fast path, every id of the batch present (freshCommitted).
+   * If so, the callers get exactly that answer and nothing is written; if not, the batch is appended
+   * afresh in the same transaction. Seqs stay gap-free and each event is in the log once, whichever
+   * way the COMMIT went. Should the patience run out before the database can be asked, the callers
+   * are told the outcome is unknown, never that nothing was recorded.
+   */
   private async write(calls: (readonly AppendInput[])[]): Promise<AppendOutcome> {
-    for (let attempt = 1; ; attempt++) {
+    const fast = calls.every((c) => c.every((i) => !i.callerId));
+    let unsure: { fast: true } | { fast: false; outcome: AppendOutcome } | undefined;
+    let deadline: number | undefined;
+    let conflicts = 0;
+    for (let attempt = 0; ; attempt++) {
+      let client;
       try {
-        return await inTransaction(this.o.pool, (tx) => appendCalls(tx, this.o.s, this.o.schema, calls));
+        client = await checkout(this.o.pool, this.o.patience, deadline);
       } catch (e) {
-        if (attempt >= MAX_TRIES || !RETRYABLE.has(sqlState(e) ?? "")) throw e;
-        await new Promise((r) => setTimeout(r, attempt * 5 * Math.random()));
+        throw unsure ? new OutcomeUnknown(e) : e;
+      }
+      const tx = sqlOn(client);
+      let sentFast = false;
+      let computed: AppendOutcome | undefined;
+      try {
+        if (fast && !unsure) {
+          sentFast = true;
+          const outcome = await appendFresh(tx, this.o.s, this.o.schema, calls);
+          client.release();
+          return outcome;
+        }
+        await tx.exec("BEGIN");
+        if (unsure) {
+          const earlier = unsure.fast ? await freshCommitted(tx, this.o.s, calls) : (await committedEarlier(tx, this.o.s, calls, unsure.outcome)) ? unsure.outcome : undefined;
+          if (earlier) {
+            await tx.exec("ROLLBACK");
+            client.release();
+            return earlier;
+          }
+          unsure = undefined;
+        }
+        const outcome = await appendCalls(tx, this.o.s, this.o.schema, calls);
+        computed = outcome;
+        await tx.exec("COMMIT");
+        client.release();
+        return outcome;
+      } catch (e) {
+        const broken = isConnectionError(e);
+        if (!broken && !sentFast) await client.query("ROLLBACK").catch(() => undefined);
+        client.release(broken ? (e as Error) : undefined);
+        if (isTransient(e)) {
+          // Lost while the fast statement ran, or during COMMIT (appendCalls had returned).
+          if (sentFast) unsure = { fast: true };
+          else if (computed) unsure = { fast: false, outcome: computed };
+          deadline ??= Date.now() + this.o.patience.timeoutMs;
+          if (await waitToRetry(e, attempt, deadline, this.o.patience)) continue;
+          throw unsure ? new OutcomeUnknown(e) : e;
+        }
+        if (++conflicts >= MAX_TRIES || !RETRYABLE.has(sqlState(e) ?? "")) throw unsure ? new OutcomeUnknown(e) : e;
+        await new Promise((r) => setTimeout(r, conflicts * 5 * Math.random()));
       }
     }
+  }
+}
+
+/** A batch whose last known state is "COMMIT sent, no answer": its callers must not be told "nothing recorded". */
+class OutcomeUnknown extends Error {
+  constructor(cause: unknown) {
+    super("commit outcome unknown", { cause });
   }
 }

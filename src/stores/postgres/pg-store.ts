@@ -4,7 +4,7 @@ import type { DeliveryStore } from "../../core/ports/deliveries.js";
 import type { AppendInput, AppendResult, EventStore, TransactionHandle } from "../../core/ports/store.js";
 import type { TenancyStore } from "../../core/ports/tenancy.js";
 import { appendCalls } from "./append.js";
-import { clientConfig, createPgDb, createPool, quoteSchema, sqlOn, sqlState, toStoreError, type PoolOptions } from "./connection.js";
+import { clientConfig, createPgDb, createPool, isTransient, quoteSchema, sqlOn, sqlState, toStoreError, type Patience, type PoolOptions } from "./connection.js";
 import { createPgDecisionStore } from "./decisions.js";
 import { createPgDeliveryStore } from "./delivery-store.js";
 import { EVENT_COLUMNS, eventQuerySql, toEnvelope, type EventRow } from "./event-query.js";
@@ -23,6 +23,12 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long an operation waits for a lost server (restart, failover, network) to come back before it
+   * fails with store_failed. Default 30 s. Appends wait and are retried without ever being recorded
+   * twice; reads are retried; other writes wait for a connection but fail if it breaks mid-statement.
+   */
+  reconnectTimeoutMs?: number;
   /** Background failures (a broken idle connection, the LISTEN connection lost); the store recovers by itself. */
   onError?: (error: Error) => void;
 }
@@ -33,9 +39,12 @@ export interface PostgresStore extends EventStore {
   readonly decisions: DecisionStore;
   readonly deliveries: DeliveryStore;
   readonly tenancy: TenancyStore;
-  /** Resolves once connected and migrated (rejects with StoreError otherwise). Every operation waits for it, so awaiting it is only for failing fast. */
+  /**
+   * Resolves once connected and migrated; waits up to `reconnectTimeoutMs` for an unreachable server,
+   * then rejects with StoreError (the next operation tries again). Every operation waits for it.
+   */
   ready(): Promise<void>;
-  /** Throws StoreError when the database cannot be reached (readiness). */
+  /** Throws StoreError at once when the database cannot be reached or is not migrated yet (readiness): it never waits for a lost server. */
   ping(): Promise<void>;
 }
 
@@ -51,21 +60,32 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const onError = options.onError ?? (() => undefined);
   const poolOptions: PoolOptions = { connectionString: options.connectionString, max: options.poolSize ?? 10, connectTimeoutMs: options.connectTimeoutMs ?? 10_000, onError };
   const pool = createPool(poolOptions);
-  let database = "";
-  const migrated = migrate(pool, schema, s).then(async () => {
-    database = (await pool.query<{ db: string }>("SELECT current_database() AS db")).rows[0]!.db;
-  });
-  migrated.catch(() => undefined); // surfaced by every operation through gate()
   let closed = false;
+  let poolEnded = false;
+  const patience: Patience = { timeoutMs: options.reconnectTimeoutMs ?? 30_000, stopped: () => poolEnded };
+  let database = "";
+  let open = false;
+  const openSchema = () => {
+    const p = migrate(pool, schema, s, patience).then(async () => {
+      database = (await pool.query<{ db: string }>("SELECT current_database() AS db")).rows[0]!.db;
+      open = true;
+    });
+    p.catch(() => undefined); // surfaced by every operation through gate()
+    return p;
+  };
+  let migrated = openSchema();
   const gate = async () => {
     if (closed) throw new StoreError("The store is closed");
+    const attempt = migrated;
     try {
-      await migrated;
+      await attempt;
     } catch (e) {
+      // The server was unreachable at start-up: the next operation tries again (a refused schema stays refused).
+      if (isTransient(e) && migrated === attempt && !closed) migrated = openSchema();
       throw toStoreError(e, `Cannot open the PostgreSQL store (schema ${schema})`);
     }
   };
-  const db = createPgDb(pool, s, gate);
+  const db = createPgDb(pool, s, gate, patience);
 
   // What this process has announced per app, so our own NOTIFY echo (and stale ones) are not repeated.
   const announced = new Map<string, number>();
@@ -81,7 +101,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       }
     }
   };
-  const writer = new GroupCommit({ pool, s, schema, maxInFlight: Math.max(1, Math.floor(poolOptions.max / 2)), gate, onCommitted: (byApp) => byApp.forEach((seq, app) => announce(app, seq)) });
+  const writer = new GroupCommit({ pool, s, schema, maxInFlight: Math.max(1, Math.floor(poolOptions.max / 2)), gate, patience, onCommitted: (byApp) => byApp.forEach((seq, app) => announce(app, seq)) });
   const notifier = new Notifier({
     config: clientConfig(poolOptions, schema),
     schema,
@@ -105,9 +125,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     ready: gate,
 
     async ping() {
-      await db.query(`SELECT 1 FROM ${s}.authbus_migrations LIMIT 1`).catch((e: Error) => {
-        throw new StoreError(`The database is not reachable: ${e.message}`, e);
-      });
+      if (closed) throw new StoreError("The store is closed");
+      if (!open) throw new StoreError(`The PostgreSQL store is not open yet (connecting or migrating schema ${schema})`);
+      await sqlOn(pool)
+        .query(`SELECT 1 FROM ${s}.authbus_migrations LIMIT 1`)
+        .catch((e: Error) => {
+          throw new StoreError(`The database is not reachable: ${e.message}`, e);
+        });
     },
 
     append: (inputs) => (inputs.length === 0 ? Promise.resolve([]) : writer.append(inputs)),
@@ -187,6 +211,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       listeners.clear();
       await notifier.close();
       await migrated.catch(() => undefined);
+      poolEnded = true;
       await pool.end();
     },
   };

@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { fork } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createAuthbus, type Authbus } from "../src/index.js";
 import type { Envelope } from "../src/core/envelope.js";
@@ -185,8 +185,57 @@ async function latency(dir: string, receiver: ReceiverHandle, n: number, warmup:
   }
 }
 
+const PG_URL = process.env.AUTHBUS_BENCH_POSTGRES_URL ?? `postgres://${process.env.PGUSER ?? "postgres"}@127.0.0.1:5432/test`;
+
+/**
+ * Issue 6: the same subscription delivered by 1 and by 3 worker processes on PostgreSQL (claims).
+ * `n` events are recorded first for a paused subscription; the workers start and fan out; then it is resumed.
+ * Deliveries/s is timed from the receiver's first unique id to its n-th, so process start-up is
+ * not counted.
+ */
+async function pgWorkers(receiver: ReceiverHandle, n: number, workers: number): Promise<number> {
+  const schema = `authbus_bench_dw_${process.pid}_${workers}_${Date.now() % 100_000}`;
+  const admin = createAuthbus({ database: PG_URL, postgres: { schema }, allowPrivateNetworks: true, delivery: { enabled: false } });
+  const children: ChildProcess[] = [];
+  try {
+    const sub = await admin.subscriptions.create({ name: "bench", filter: ["user.**"], destination: { type: "webhook", url: receiver.url }, retry_schedule: [0, 5, 300] });
+    await admin.subscriptions.pause(sub.id);
+    let next = 0;
+    await Promise.all(Array.from({ length: 256 }, async () => {
+      while (next < n) await admin.emit("user.authenticated", payload(next++), context);
+    }));
+    await receiver.reset(n);
+    // Every worker up (and the paused subscription fanned out) before the work is released, so no start-up competes with the timed part.
+    const ready: Promise<unknown>[] = [];
+    for (let i = 0; i < workers; i++) {
+      const c = fork(fileURLToPath(import.meta.url), ["--pg-worker", schema], { execArgv: ["--import", "tsx"] });
+      children.push(c);
+      ready.push(timeout(new Promise((r) => c.once("message", r)), 120_000, "a PostgreSQL worker to start"));
+    }
+    await Promise.all(ready);
+    while ((await admin.subscriptions.health(sub.id)).backlog < n) await new Promise((r) => setTimeout(r, 100));
+    await admin.subscriptions.resume(sub.id);
+    const { at, firstAt } = await timeout(receiver.reached(), 600_000, `${n} deliveries by ${workers} PostgreSQL workers`);
+    return (n / (at - firstAt)) * 1000;
+  } finally {
+    await Promise.all(children.map((c) => new Promise<void>((resolve) => (c.exitCode !== null ? resolve() : (c.once("exit", () => resolve()), c.kill("SIGTERM"))))));
+    await admin.close();
+    const pg = (await import("pg")).default;
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => c.end());
+  }
+}
+
+async function pgWorkerChild(schema: string): Promise<void> {
+  const bus = createAuthbus({ database: PG_URL, postgres: { schema }, allowPrivateNetworks: true, delivery: { maxInFlight: IN_FLIGHT } });
+  process.once("SIGTERM", () => void bus.close().then(() => process.exit(0)));
+  await bus.subscriptions.list();
+  process.send!("ready");
+}
+
 export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Promise<{ markdown: string }> {
-  const quick = opts.quick === true;
+  const quick = opts.quick ?? process.env.BENCH_QUICK === "1";
   // Loaded here, not at the top: the delivering child process (same file) must not carry them.
   const { rawUndici } = await import("./baselines/raw-undici.js");
   const { bullmqBaseline } = await import("./baselines/bullmq.js");
@@ -242,6 +291,11 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
     log(`recorded ${fmt(big.events)} events at ${fmt(big.perSecond)}/s; fan-out and ${fmt(WINDOW)} deliveries`);
     const backlog = await deliver(path.join(dir, "backlog.db"), big.sub.id, big.events, WINDOW, receiver);
 
+    const PG_N = quick ? 5_000 : 20_000;
+    log(`PostgreSQL: ${fmt(PG_N)} deliveries by 1 worker process, then by 3`);
+    const pg1 = await pgWorkers(receiver, PG_N, 1);
+    const pg3 = await pgWorkers(receiver, PG_N, 3);
+
     const ok = (met: boolean) => (met ? "yes" : "**no**");
     const e2e = (prepPerSecond: number, perSecond: number) => 1 / (1 / prepPerSecond + 1 / perSecond);
     const ourE2e = e2e(ours.fanoutPerSecond, ours.deliveredPerSecond);
@@ -258,6 +312,7 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
       ["emit-to-receipt p50 ≤ 5 ms at 1,000 events/s", `${fmt(lat.p50, 2)} ms`, lat.p50 <= 5],
       ["emit-to-receipt p99 ≤ 25 ms at 1,000 events/s", `${fmt(lat.p99, 2)} ms`, lat.p99 <= 25],
       [`RSS ≤ 300 MB delivering from a ${fmt(big.events)}-delivery backlog`, `${fmt(Math.max(backlog.fanoutRssMb, backlog.deliveryRssMb))} MB`, Math.max(backlog.fanoutRssMb, backlog.deliveryRssMb) <= 300],
+      ["PostgreSQL: 3 worker processes ≥ 2 × 1 (issue 6)", fmt(pg3 / pg1, 2), pg3 / pg1 >= 2],
       ["backlog throughput ≥ 0.5 × empty-queue", fmt(backlog.deliveredPerSecond / ours.deliveredPerSecond, 2), backlog.deliveredPerSecond / ours.deliveredPerSecond >= 0.5],
     ];
     const md = [
@@ -290,6 +345,15 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
       `| Deliveries/s over the first ${fmt(WINDOW)} | ${fmt(backlog.deliveredPerSecond)} (empty queue: ${fmt(ours.deliveredPerSecond)}) |`,
       `| Peak RSS while delivering | ${fmt(backlog.deliveryRssMb)} MB (V8 heap in use at most ${fmt(backlog.deliveryHeapMb)} MB) |`,
       "",
+      `### PostgreSQL: ${fmt(PG_N)} deliveries shared by worker processes (claims, \`FOR UPDATE SKIP LOCKED\`)`,
+      "",
+      "Events recorded first for a paused subscription; the workers start and fan it out, then it is resumed (workers see that by polling) and they deliver (each with `maxInFlight: 64`); timed from the receiver's first unique id to the last. Receiver, PostgreSQL and every worker share the machine's cores.",
+      "",
+      "| Workers | Deliveries/s | ÷ 1 worker |",
+      "| --- | ---: | ---: |",
+      `| 1 | ${fmt(pg1)} | 1.00 |`,
+      `| 3 | ${fmt(pg3)} | ${fmt(pg3 / pg1, 2)} |`,
+      "",
       "### Targets",
       "",
       "| Target | Measured | Met |",
@@ -303,8 +367,18 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
   }
 }
 
-if (process.argv[2] === "--deliver-child") {
+if (process.argv[2] === "--pg-worker") {
+  await pgWorkerChild(process.argv[3]!);
+} else if (process.argv[2] === "--deliver-child") {
   await deliverChild(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+} else if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--pg-only")) {
+  // Just the worker comparison: `npx tsx bench/delivery.ts --pg-only [n]`.
+  const receiver = await startReceiverProcess();
+  const n = Number(process.argv[process.argv.indexOf("--pg-only") + 1]) || 5_000;
+  const one = await pgWorkers(receiver, n, 1);
+  const three = await pgWorkers(receiver, n, 3);
+  console.log(`PostgreSQL ${fmt(n)} deliveries: 1 worker ${fmt(one)}/s, 3 workers ${fmt(three)}/s (${fmt(three / one, 2)}×)`);
+  await receiver.close();
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   const { markdown } = await runDeliveryBenchmark({ quick: process.argv.includes("--quick") || process.env.BENCH_QUICK === "1" });
   console.log(markdown);

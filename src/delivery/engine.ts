@@ -1,39 +1,40 @@
 import os from "node:os";
 import { v7 as uuidv7 } from "uuid";
 import type { EventStore } from "../core/ports/store.js";
+import type { Envelope } from "../core/envelope.js";
 import type { DeliveryStore, Subscription } from "../core/ports/deliveries.js";
 import { SubscriptionRunner, type RunnerDeps } from "./subscription-runner.js";
 
-export interface DeliveryEngineOptions extends Omit<RunnerDeps, "events" | "deliveries"> {
+export interface DeliveryEngineOptions extends Omit<RunnerDeps, "events" | "deliveries" | "owner"> {
   events: EventStore;
   deliveries: DeliveryStore;
-  /** How long leadership lasts without renewal; renewed every third of it. */
+  /** How long a claim on a delivery lasts without renewal; renewed every third of it. */
   leaseMs: number;
+  /** How often to look for work the notifier does not announce (expired claims, retries due, other processes' subscriptions). Default: min(1 s, leaseMs / 3). */
+  pollMs?: number;
 }
 
-const LEASE = "delivery";
-
 /**
- * Runs the subscriptions of every app on this database. One process at a time delivers (a lease in
- * the store); another takes over when the lease expires, or at once when the holder is a dead
- * process on this host (a restart after a crash resumes immediately).
+ * Runs the subscriptions of every app on this database, in as many processes as like: each worker
+ * claims the deliveries it sends (see DeliveryStore.claimPending), renews its claims every third of
+ * the lease, and releases them when it stops. A dead worker's claims expire after the lease; those
+ * of a dead process on this host are released at start, so a restart after a crash resumes at once.
  */
 export class DeliveryEngine {
   private readonly runners = new Map<string, SubscriptionRunner>();
   private readonly owner = `${os.hostname()}:${process.pid}:${uuidv7()}`;
-  private leader = false;
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private stopped = false;
   private tick: Promise<void> = Promise.resolve();
+  private lastRenewal = 0;
 
   constructor(private readonly o: DeliveryEngineOptions) {}
 
   start(): void {
-    this.schedule(0);
-  }
-
-  get isLeader(): boolean {
-    return this.leader;
+    if (this.started) return;
+    this.started = true;
+    this.tick = this.begin().finally(() => this.schedule());
   }
 
   /** New events were recorded. */
@@ -44,7 +45,7 @@ export class DeliveryEngine {
   subscriptionChanged(sub: Subscription): void {
     const r = this.runners.get(sub.id);
     if (r) r.update(sub);
-    else if (this.leader) void this.addRunner(sub);
+    else if (this.started) void this.addRunner(sub);
   }
 
   subscriptionDeleted(id: string): void {
@@ -52,6 +53,19 @@ export class DeliveryEngine {
     if (!r) return;
     this.runners.delete(id);
     void r.stop();
+  }
+
+  /**
+   * For deliveries about to be created here (a replay): how many this worker takes at once, created
+   * already claimed by it and handed over with `adopt`, so they go out without a claim round trip.
+   */
+  preclaim(id: string): { owner: string; untilMs: number; room: number } | undefined {
+    const room = this.runners.get(id)?.adoptable() ?? 0;
+    return room > 0 && !this.stopped ? { owner: this.owner, untilMs: this.o.now() + this.o.leaseMs, room } : undefined;
+  }
+
+  adopt(id: string, deliveries: { id: string; event: Envelope; subject: string | null }[]): void {
+    this.runners.get(id)?.adopt(deliveries);
   }
 
   /** Deliveries of this subscription went back to pending. */
@@ -65,40 +79,64 @@ export class DeliveryEngine {
     await this.tick;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     this.runners.clear();
-    if (this.leader) await this.o.deliveries.releaseLease(LEASE, this.owner).catch(() => undefined);
-    this.leader = false;
+    // Results are recorded by now; what is still held goes back to the other workers at once.
+    if (this.started) await this.o.deliveries.releaseClaims(this.owner).catch((e) => this.o.onError(e, "releasing delivery claims"));
   }
 
-  private schedule(ms: number): void {
+  private get pollMs(): number {
+    return this.o.pollMs ?? Math.max(50, Math.min(1000, Math.floor(this.o.leaseMs / 3)));
+  }
+
+  private async begin(): Promise<void> {
+    try {
+      for (const owner of await this.o.deliveries.claimOwners()) {
+        if (isDeadLocalProcess(owner)) await this.o.deliveries.releaseClaims(owner);
+      }
+      await this.refresh();
+    } catch (e) {
+      this.o.onError(e, "delivery start");
+    }
+  }
+
+  private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.tick = this.renew().finally(() => this.schedule(Math.max(50, Math.floor(this.o.leaseMs / 3))));
-    }, ms);
+      this.tick = this.poll().finally(() => this.schedule());
+    }, this.pollMs);
     this.timer.unref?.();
   }
 
-  private async renew(): Promise<void> {
+  private async poll(): Promise<void> {
     try {
       const now = this.o.now();
-      const holder = await this.o.deliveries.leaseHolder(LEASE);
-      const got = await this.o.deliveries.acquireLease(LEASE, this.owner, this.o.leaseMs, now, holder !== null && isDeadLocalProcess(holder) ? holder : undefined);
-      if (got && !this.leader && !this.stopped) {
-        this.leader = true;
-        for (const sub of await this.o.deliveries.allSubscriptions()) await this.addRunner(sub);
-      } else if (!got && this.leader) {
-        this.leader = false;
-        const rs = [...this.runners.values()];
-        this.runners.clear();
-        await Promise.all(rs.map((r) => r.stop()));
+      if (now - this.lastRenewal >= this.o.leaseMs / 3 - this.pollMs / 2) {
+        await this.o.deliveries.renewClaims(this.owner, now + this.o.leaseMs);
+        this.lastRenewal = now;
       }
+      await this.refresh();
+      for (const r of this.runners.values()) r.reload();
     } catch (e) {
-      this.o.onError(e, "delivery lease");
+      this.o.onError(e, "delivery poll");
     }
+  }
+
+  /** Subscriptions created, changed or deleted by other processes. */
+  private async refresh(): Promise<void> {
+    const subs = await this.o.deliveries.allSubscriptions();
+    if (this.stopped) return;
+    const seen = new Set<string>();
+    for (const sub of subs) {
+      seen.add(sub.id);
+      const r = this.runners.get(sub.id);
+      if (!r) await this.addRunner(sub);
+      else if (r.subscription.updated_at !== sub.updated_at) r.update(sub);
+    }
+    for (const id of [...this.runners.keys()]) if (!seen.has(id)) this.subscriptionDeleted(id);
   }
 
   private async addRunner(sub: Subscription): Promise<void> {
     if (this.runners.has(sub.id) || this.stopped) return;
-    const r = new SubscriptionRunner(sub, { ...this.o });
+    const r = new SubscriptionRunner(sub, { ...this.o, owner: this.owner });
     this.runners.set(sub.id, r);
     await r.init();
     r.wake();

@@ -4,6 +4,7 @@ import { classifyResponse } from "../core/delivery/classify.js";
 import { nextAttemptDelayMs } from "../core/delivery/retry-schedule.js";
 import { disableReason, shouldDisable } from "../core/delivery/disable-policy.js";
 import { buildWebhookRequest } from "../core/delivery/webhook-request.js";
+import { buildNatsMessage, classifyPublish, type NatsMessage } from "../core/delivery/nats-message.js";
 import type { Envelope } from "../core/envelope.js";
 import type { EventStore } from "../core/ports/store.js";
 import type { AttemptResult, DeliveryStore, NewDelivery, PendingDelivery, Subscription } from "../core/ports/deliveries.js";
@@ -20,25 +21,39 @@ export interface RunnerDeps {
   onError: (error: unknown, where: string) => void;
   onDelivered?: (info: { subscription_id: string; state: string; latency_ms: number; status_code: number | null }) => void;
   disableAfterMs?: number;
+  /** Publishes to JetStream for `nats` destinations (absent: NATS is not configured). */
+  publishNats?: (message: NatsMessage) => Promise<WebhookSendResult>;
+  /** This worker's claim owner id, and how long a claim lasts without renewal. */
+  owner: string;
+  leaseMs: number;
 }
 
 const FANOUT_PAGE = 1000;
 const FANOUT_PAGES_PER_PUMP = 4;
-const WINDOW = 2000;
+/** The largest span of seqs loaded in one query for a claimed batch; wider batches read events one by one. */
+const EVENT_SPAN = 1000;
 
 interface Slot extends PendingDelivery {
-  busy: boolean;
+  /** Loaded with the claimed batch, so an attempt needs no read of its own. */
+  event?: Envelope;
 }
 
 /**
- * Delivers one subscription: fans recorded events out into deliveries (from its cursor), keeps a
- * window of pending deliveries in memory, and sends them under the subscription's ordering:
- * `none` in parallel, `seq` one at a time in seq order, `subject` one at a time per user.
+ * Delivers one subscription in this worker: fans recorded events out into deliveries (from its
+ * cursor, compare-and-set, so several workers can do it), claims due pending deliveries in the
+ * store and sends them under the subscription's ordering: `none` in parallel, `seq` one at a time
+ * in seq order, `subject` one at a time per user. The store's claim rules keep the ordering across
+ * workers; this runner keeps it among its own attempts. Results are recorded in one batch per tick.
  */
 export class SubscriptionRunner {
-  private window = new Map<string, Slot>();
-  private lastLoadedPos = 0;
-  private exhausted = false;
+  /** Claimed and due, in claim order. */
+  private queue: Slot[] = [];
+  /** Claimed, waiting for a retry that is due soon (the claim is kept and renewed meanwhile). */
+  private waiting = new Map<string, Slot>();
+  /** Every delivery this runner holds a claim on (queued, waiting or in flight). */
+  private held = new Set<string>();
+  /** The last claim came back full, or something changed since: claim again. */
+  private claimMore = true;
   private inFlight = 0;
   private busySubjects = new Set<string>();
   private pumping = false;
@@ -46,6 +61,9 @@ export class SubscriptionRunner {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private attempts = new Set<Promise<void>>();
+  private results: AttemptResult[] = [];
+  private flushScheduled = false;
+  private writing: Promise<void> | undefined;
   private secrets: { at: number; values: string[] } | undefined;
   private failingSince: number | null = null;
   private lastSuccess: number | null = null;
@@ -61,6 +79,10 @@ export class SubscriptionRunner {
     return this.sub.id;
   }
 
+  get subscription(): Subscription {
+    return this.sub;
+  }
+
   async init(): Promise<void> {
     const h = await this.d.deliveries.health(this.sub.app_id, this.sub.id, this.d.now());
     this.failingSince = h?.failing_since ? Date.parse(h.failing_since) : null;
@@ -72,21 +94,37 @@ export class SubscriptionRunner {
     this.sub = sub;
     this.secrets = undefined;
     this.fanoutNeeded = true;
+    this.claimMore = true;
     this.wake();
   }
 
   /** Events were recorded. */
   eventsArrived(): void {
     this.fanoutNeeded = true;
+    this.claimMore = true;
     this.wake();
   }
 
-  /** Deliveries went back to pending (retry, replay): rescan the log of pending deliveries. */
+  /** Deliveries went back to pending (retry, replay), or other workers may have left some: claim again. */
   reload(): void {
-    this.lastLoadedPos = 0;
-    this.exhausted = false;
     this.fanoutNeeded = true;
+    this.claimMore = true;
     this.wake();
+  }
+
+  /** How many new deliveries this runner would take, created claimed by it (unordered subscriptions only). */
+  adoptable(): number {
+    return !this.stopped && this.sub.ordering === "none" && this.deliverable() ? this.claimLimit() : 0;
+  }
+
+  /** Deliveries created claimed by this worker (see adoptable): sent at once. */
+  adopt(deliveries: { id: string; event: Envelope; subject: string | null }[]): void {
+    for (const x of deliveries) {
+      if (this.held.has(x.id)) continue;
+      this.held.add(x.id);
+      this.queue.push({ pos: 0, id: x.id, event_id: x.event.id, seq: x.event.seq, subject: x.subject, attempts: 0, next_attempt_at: 0, event: x.event });
+    }
+    this.dispatch();
   }
 
   wake(): void {
@@ -107,11 +145,12 @@ export class SubscriptionRunner {
       });
   }
 
-  /** Stops starting attempts and waits for those in flight (their results are recorded). */
+  /** Stops starting attempts, waits for those in flight and records every result. Claims are the engine's to release. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await Promise.allSettled([...this.attempts]);
+    await this.flush();
   }
 
   private async pump(): Promise<void> {
@@ -123,9 +162,17 @@ export class SubscriptionRunner {
         this.again = true;
       }
     }
-    if (this.sub.state !== "enabled" || this.sub.destination.type !== "webhook") return;
-    if (this.window.size < WINDOW / 2 && !this.exhausted) await this.refill();
+    if (!this.deliverable()) return;
+    this.promoteDue();
+    // Start what is in hand first: completions during the claim's round trip only queue a wake-up.
     this.dispatch();
+    if (this.claimMore && !this.stopped) {
+      const limit = this.claimLimit();
+      if (limit > 0) {
+        await this.claim(limit);
+        this.dispatch();
+      }
+    }
   }
 
   /** Fans out up to `pages` pages; true when more remain. */
@@ -149,56 +196,108 @@ export class SubscriptionRunner {
       });
       // A short page covers everything up to the head read before it (seq order is visibility order).
       const next = events.length < FANOUT_PAGE ? head : events[events.length - 1]!.seq;
-      await this.d.deliveries.fanOut(app_id, id, rows, next);
-      if (rows.some((r) => r.state === "pending")) this.exhausted = false;
-      if (events.length < FANOUT_PAGE) return false;
+      // Unordered: the deliveries this worker has room for are created claimed by it, events in hand (no claim or read before sending).
+      const mine: Slot[] = [];
+      if (this.sub.ordering === "none" && this.deliverable()) {
+        const until = this.d.now() + this.d.leaseMs;
+        let room = this.claimLimit();
+        for (let i = 0; i < rows.length && room > 0; i++) {
+          const r = rows[i]!;
+          if (r.state !== "pending") continue;
+          r.claimed_by = this.d.owner;
+          r.claim_until = until;
+          mine.push({ pos: 0, id: r.id, event_id: r.event_id, seq: r.seq, subject: r.subject, attempts: 0, next_attempt_at: 0, event: events[i] });
+          room--;
+        }
+      }
+      // Another worker may have fanned out this page first: then the cursor moved and this writes nothing; read it again.
+      if (await this.d.deliveries.fanOut(app_id, id, rows, next, cursor)) {
+        for (const m of mine) this.held.add(m.id), this.queue.push(m);
+        if (rows.length > mine.length && rows.some((r) => r.state === "pending" && r.claimed_by === undefined)) this.claimMore = true;
+        if (events.length < FANOUT_PAGE) return false;
+      }
     }
     return true;
   }
 
-  private async refill(): Promise<void> {
-    const rows = await this.d.deliveries.loadPending(this.sub.app_id, this.sub.id, this.lastLoadedPos, WINDOW - this.window.size);
-    for (const r of rows) if (!this.window.has(r.id)) this.window.set(r.id, { ...r, busy: false });
-    if (rows.length > 0) this.lastLoadedPos = rows[rows.length - 1]!.pos;
-    this.exhausted = rows.length < WINDOW - this.window.size;
+  /** The one place that decides whether this runner sends at all (state and destination type). */
+  private deliverable(): boolean {
+    return this.sub.state === "enabled" && (this.sub.destination.type === "webhook" || this.sub.destination.type === "nats");
+  }
+
+  /** How many deliveries to claim now (0: enough in hand). */
+  private claimLimit(): number {
+    const max = this.d.maxInFlight;
+    if (this.sub.ordering === "seq") return this.held.size === 0 ? 1 : 0;
+    // Subject heads are claimed one per subject; a batch beyond what can start is not worth holding.
+    if (this.sub.ordering === "subject") return Math.max(0, max - this.inFlight - this.queue.length);
+    // Unordered: a few rounds of work per claim, claimed again at half.
+    const batch = Math.max(4 * max, 64);
+    return this.queue.length <= batch / 2 ? batch - this.queue.length : 0;
+  }
+
+  private async claim(limit: number): Promise<void> {
+    // Ordered claims look at which deliveries are still pending: record finished ones first.
+    if (this.sub.ordering !== "none") await this.flush();
+    const rows = await this.d.deliveries.claimPending(this.sub.app_id, this.sub.id, this.d.owner, {
+      ordering: this.sub.ordering,
+      limit,
+      nowMs: this.d.now(),
+      leaseMs: this.d.leaseMs,
+    });
+    // Unordered: a short batch means nothing else is due; ordered: completions make the next head claimable.
+    this.claimMore = rows.length >= limit && this.sub.ordering === "none";
+    const fresh = rows.filter((r) => !this.held.has(r.id)) as Slot[];
+    if (fresh.length === 0) return;
+    await this.loadEvents(fresh);
+    for (const r of fresh) {
+      this.held.add(r.id);
+      this.queue.push(r);
+    }
+  }
+
+  /** One range read for a batch whose seqs are close together (the usual case), instead of a read per attempt. */
+  private async loadEvents(slots: Slot[]): Promise<void> {
+    if (slots.length < 2) return;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = 0;
+    for (const s of slots) (lo = Math.min(lo, s.seq)), (hi = Math.max(hi, s.seq));
+    // A plain seq range (no type filter: the cheapest read), worth it only when most of it is wanted.
+    if (hi - lo >= Math.min(EVENT_SPAN, 4 * slots.length)) return;
+    const events = await this.d.events.query({ app_id: this.sub.app_id, after_seq: lo - 1, limit: hi - lo + 1 });
+    const byId = new Map(events.map((e) => [e.id, e]));
+    for (const s of slots) s.event = byId.get(s.event_id);
+  }
+
+  /** Kept retries whose time has come join the queue. */
+  private promoteDue(): void {
+    if (this.waiting.size === 0) return;
+    const now = this.d.now();
+    for (const s of this.waiting.values()) {
+      if (s.next_attempt_at <= now) {
+        this.waiting.delete(s.id);
+        this.queue.push(s);
+      }
+    }
   }
 
   private dispatch(): void {
     if (this.stopped) return;
-    const now = this.d.now();
-    let nextDue = Number.POSITIVE_INFINITY;
-    const startIfDue = (s: Slot): void => {
-      if (s.next_attempt_at <= now) this.start(s);
-      else nextDue = Math.min(nextDue, s.next_attempt_at);
-    };
-    if (this.sub.ordering === "none") {
-      // When full, completions re-dispatch; the timer matters only when not everything is due.
-      for (const s of this.window.values()) {
-        if (this.inFlight >= this.d.maxInFlight) break;
-        if (!s.busy) startIfDue(s);
+    const cap = this.sub.ordering === "seq" ? 1 : this.d.maxInFlight;
+    if (this.inFlight < cap && this.queue.length > 0) {
+      const rest: Slot[] = [];
+      let i = 0;
+      for (; i < this.queue.length && this.inFlight < cap; i++) {
+        const s = this.queue[i]!;
+        // The store hands out one head per subject; this guards a head claimed again after its claim lapsed here.
+        if (this.sub.ordering === "subject" && s.subject !== null && this.busySubjects.has(s.subject)) rest.push(s);
+        else this.start(s);
       }
-    } else if (this.sub.ordering === "seq") {
-      const slots = this.window.values();
-      // The head of the line waits until it is delivered or dead; nothing overtakes it.
-      let head: Slot | undefined;
-      for (const s of slots) if (!head || s.seq < head.seq) head = s;
-      if (head && !head.busy) startIfDue(head);
-    } else {
-      const heads = new Map<string, Slot>();
-      for (const s of this.window.values()) {
-        if (s.subject === null) {
-          if (!s.busy && this.inFlight < this.d.maxInFlight) startIfDue(s);
-          continue;
-        }
-        const h = heads.get(s.subject);
-        if (!h || s.seq < h.seq) heads.set(s.subject, s);
-      }
-      for (const [subject, h] of heads) {
-        if (this.inFlight >= this.d.maxInFlight) break;
-        if (!h.busy && !this.busySubjects.has(subject)) startIfDue(h);
-      }
+      this.queue = rest.length === 0 ? this.queue.slice(i) : [...rest, ...this.queue.slice(i)];
     }
     clearTimeout(this.timer);
+    let nextDue = Number.POSITIVE_INFINITY;
+    for (const s of this.waiting.values()) nextDue = Math.min(nextDue, s.next_attempt_at);
     if (nextDue !== Number.POSITIVE_INFINITY) {
       this.timer = setTimeout(() => this.wake(), Math.max(1, nextDue - this.d.now()));
       this.timer.unref?.();
@@ -206,16 +305,19 @@ export class SubscriptionRunner {
   }
 
   private start(s: Slot): void {
-    s.busy = true;
     this.inFlight++;
     if (s.subject !== null) this.busySubjects.add(s.subject);
     const p = this.attempt(s)
-      .catch((e) => this.d.onError(e, `delivery ${s.id}`))
+      .catch((e) => {
+        // Nothing was recorded: let the claim lapse so this or another worker tries again.
+        this.held.delete(s.id);
+        this.d.onError(e, `delivery ${s.id}`);
+      })
       .finally(() => {
-        s.busy = false;
         this.inFlight--;
         if (s.subject !== null) this.busySubjects.delete(s.subject);
         this.attempts.delete(p);
+        if (this.sub.ordering !== "none") this.claimMore = true;
         this.wake();
       });
     this.attempts.add(p);
@@ -232,22 +334,29 @@ export class SubscriptionRunner {
 
   private async attempt(s: Slot): Promise<void> {
     const sub = this.sub;
-    if (sub.destination.type !== "webhook") return;
-    const event = await this.d.events.getEvent(sub.app_id, s.event_id);
+    const event = s.event ?? (await this.d.events.getEvent(sub.app_id, s.event_id));
     const n = s.attempts + 1;
     const at = this.d.now();
     if (!event) return this.finish(s, this.result(s, n, at, { state: "dead", reason: "the event is no longer in the log" }));
-    const request = buildWebhookRequest(event as Envelope, {
-      id: sub.id,
-      format: sub.format,
-      secrets: await this.validSecrets(),
-      headers: sub.destination.headers,
-      authgearSignature: sub.authgear_signature,
-    }, { nowSeconds: Math.floor(at / 1000), userAgent: this.d.userAgent });
-    if (!request.ok) return this.finish(s, this.result(s, n, at, { state: "dead", reason: request.skip }));
-    const res = await this.d.send(sub.destination.url, request);
+    let res: WebhookSendResult;
+    if (sub.destination.type === "nats") {
+      // Nats-Msg-Id is the event id, so a retry after a lost PubAck is dropped by JetStream as a duplicate.
+      const m = buildNatsMessage(event as Envelope, { id: sub.id, format: sub.format, subject: sub.destination.subject });
+      if (!m.ok) return this.finish(s, this.result(s, n, at, { state: "dead", reason: m.skip }));
+      res = this.d.publishNats ? await this.d.publishNats(m) : { latencyMs: 0, error: "NATS is not configured (nats.url / AUTHBUS_NATS_URL)" };
+    } else {
+      const request = buildWebhookRequest(event as Envelope, {
+        id: sub.id,
+        format: sub.format,
+        secrets: await this.validSecrets(),
+        headers: sub.destination.headers,
+        authgearSignature: sub.authgear_signature,
+      }, { nowSeconds: Math.floor(at / 1000), userAgent: this.d.userAgent });
+      if (!request.ok) return this.finish(s, this.result(s, n, at, { state: "dead", reason: request.skip }));
+      res = await this.d.send(sub.destination.url, request);
+    }
     const done = this.d.now();
-    const c = classifyResponse({ status: res.status, error: res.error, retryAfterHeader: res.retryAfter, locationHeader: res.location, now: done });
+    const c = sub.destination.type === "nats" ? classifyPublish(res) : classifyResponse({ status: res.status, error: res.error, retryAfterHeader: res.retryAfter, locationHeader: res.location, now: done });
     let state: AttemptResult["state"] = "delivered";
     let next: number | null = null;
     if (c.outcome !== "delivered") {
@@ -255,6 +364,8 @@ export class SubscriptionRunner {
       if (delay === undefined) state = "dead";
       else (state = "pending"), (next = done + delay);
     }
+    // A retry due within a third of the lease stays with this worker (its timer); a later one goes back to every worker.
+    const keep = next !== null && next - done <= this.d.leaseMs / 3;
     const result: AttemptResult = {
       ...this.result(s, n, at, { state, reason: c.outcome === "delivered" ? null : c.reason }),
       status_code: res.status ?? null,
@@ -263,6 +374,7 @@ export class SubscriptionRunner {
       response_head: res.responseHead ?? null,
       next_attempt_at_ms: next,
       flagged: c.flagged ?? null,
+      ...(keep ? { keep_claim: true } : {}),
     };
     this.finish(s, result);
     if (c.outcome === "delivered") {
@@ -297,10 +409,49 @@ export class SubscriptionRunner {
 
   private finish(s: Slot, r: AttemptResult): void {
     s.attempts = r.n;
-    if (r.state === "pending") s.next_attempt_at = r.next_attempt_at_ms!;
-    else this.window.delete(s.id);
+    if (r.state === "pending" && r.keep_claim) {
+      s.next_attempt_at = r.next_attempt_at_ms!;
+      this.waiting.set(s.id, s);
+    } else this.held.delete(s.id);
     this.d.onDelivered?.({ subscription_id: r.subscription_id, state: r.state, latency_ms: r.latency_ms, status_code: r.status_code });
-    void this.d.deliveries.recordAttempts([r]).catch((e) => this.d.onError(e, `recording delivery ${s.id}`));
+    this.results.push(r);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  /**
+   * Records the results gathered so far. One write at a time: results finished meanwhile wait and go
+   * together in the next one, so batches grow with load instead of queueing up (and a delivery's
+   * results land in order). Resolves when everything gathered before the call is recorded.
+   */
+  private flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.writing ??= this.drain().finally(() => (this.writing = undefined));
+    return this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.results.length > 0) {
+      const batch = this.results;
+      this.results = [];
+      await this.record(batch);
+    }
+  }
+
+  /** Until it lands: a lost result would leave its delivery claimed by this live worker, renewed and never sent again. */
+  private async record(batch: AttemptResult[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.d.deliveries.recordAttempts(batch);
+      } catch (e) {
+        this.d.onError(e, `recording ${batch.length} delivery attempts (try ${attempt})`);
+        // Stopping: give up after a few tries; the claims lapse and another worker delivers again (at-least-once).
+        if (this.stopped && attempt >= 3) return;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 50 * 2 ** attempt)));
+      }
+    }
   }
 
   private async disable(reason: string): Promise<void> {

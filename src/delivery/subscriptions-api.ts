@@ -5,6 +5,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from "../core/delivery/retry-schedule.js";
 import { buildWebhookRequest } from "../core/delivery/webhook-request.js";
+import { validateNatsSubject } from "../core/delivery/nats-message.js";
 import { generateSecret } from "../core/signing/standard-webhooks.js";
 import { samplePayload } from "../core/catalog/samples.js";
 import { EVENT_TYPES, isBlockingType, isEventType, type EventType } from "../core/catalog/catalog.js";
@@ -13,7 +14,7 @@ import { auth0TypeFor } from "../core/formats/auth0.js";
 import { InvalidQueryError, InvalidSubscriptionError, NotFoundError } from "../core/errors.js";
 import type { Envelope } from "../core/envelope.js";
 import type { EventStore } from "../core/ports/store.js";
-import type { Delivery, DeliveryState, DeliveryStore, Page, Subscription, SubscriptionHealth } from "../core/ports/deliveries.js";
+import type { Delivery, DeliveryState, DeliveryStore, NewDelivery, Page, Subscription, SubscriptionHealth } from "../core/ports/deliveries.js";
 import type { DeliveryEngine } from "./engine.js";
 import type { WebhookSend } from "./sender.js";
 import { validateSubscriptionInput, type CreateSubscriptionInputT, type UpdateSubscriptionInputT } from "./subscription-input.js";
@@ -66,6 +67,8 @@ export interface SubscriptionsDeps {
   now: () => number;
   /** Throws when a destination may not be used (e.g. a literal private address with the SSRF guard on). */
   checkDestination: (url: string) => void;
+  /** False: the runtime has no NATS URL, so `nats` destinations are refused. Undefined: not checked. */
+  natsConfigured?: boolean;
 }
 
 export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: SubscriptionsApi; deliveries: DeliveriesApi } {
@@ -73,6 +76,12 @@ export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: S
     const s = await d.deliveries.getSubscription(d.app, id);
     if (!s) throw new NotFoundError("subscription", id);
     return s;
+  };
+  const checkNats = (subject: string): void => {
+    const issues = validateNatsSubject(subject).map((x) => ({ ...x, pointer: `/destination/subject${x.pointer}` }));
+    // Refused up front: accepted, it would only fail every attempt until the schedule ran out.
+    if (d.natsConfigured === false) issues.push({ pointer: "/destination", message: "NATS is not configured: set the nats.url option (AUTHBUS_NATS_URL for the server)" });
+    if (issues.length > 0) throw new InvalidSubscriptionError(issues);
   };
   const setState = async (id: string, state: Subscription["state"]) => {
     await must(id);
@@ -85,6 +94,7 @@ export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: S
     async create(input) {
       validateSubscriptionInput(input, "create");
       if (input.destination.type === "webhook") d.checkDestination(input.destination.url);
+      else checkNats(input.destination.subject);
       const now = new Date(d.now()).toISOString();
       const sub: Subscription = {
         id: `sub_${uuidv7().replace(/-/g, "")}`,
@@ -113,6 +123,7 @@ export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: S
     async update(id, patch) {
       validateSubscriptionInput(patch, "update");
       if (patch.destination?.type === "webhook") d.checkDestination(patch.destination.url);
+      else if (patch.destination?.type === "nats") checkNats(patch.destination.subject);
       await must(id);
       const s = (await d.deliveries.updateSubscription(d.app, id, patch))!;
       d.engine.subscriptionChanged(s);
@@ -173,14 +184,20 @@ export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: S
         const events = await d.events.query({ app_id: d.app, types: sub.filter, after_seq: after, since: range.since, until: range.until, limit: REPLAY_PAGE });
         const within = events.filter((e) => e.seq <= upto);
         if (within.length > 0) {
-          await d.deliveries.insertDeliveries(
-            d.app,
-            id,
-            within.map((e) => {
-              const skip = sub.format === "auth0" && auth0TypeFor(e.type) === undefined;
-              return { id: uuidv7(), event_id: e.id, seq: e.seq, subject: e.context.user_id ?? null, state: skip ? "skipped" : "pending", reason: skip ? `${e.type} has no Auth0 equivalent` : null };
-            }),
-          );
+          // The first ones this process can send right away are created claimed by it and handed to its runner.
+          const claim = d.engine.preclaim(id);
+          const adopted: { id: string; event: Envelope; subject: string | null }[] = [];
+          const rows: NewDelivery[] = within.map((e) => {
+            const skip = sub.format === "auth0" && auth0TypeFor(e.type) === undefined;
+            const row: NewDelivery = { id: uuidv7(), event_id: e.id, seq: e.seq, subject: e.context.user_id ?? null, state: skip ? "skipped" : "pending", reason: skip ? `${e.type} has no Auth0 equivalent` : null };
+            if (!skip && claim && adopted.length < claim.room) {
+              Object.assign(row, { claimed_by: claim.owner, claim_until: claim.untilMs });
+              adopted.push({ id: row.id, event: e, subject: row.subject });
+            }
+            return row;
+          });
+          await d.deliveries.insertDeliveries(d.app, id, rows);
+          d.engine.adopt(id, adopted);
           queued += within.filter((e) => !(sub.format === "auth0" && auth0TypeFor(e.type) === undefined)).length;
         }
         if (events.length < REPLAY_PAGE || within.length < events.length) break;

@@ -76,6 +76,8 @@ describe("HTTP subscriptions and deliveries", () => {
     expect((await t.call("POST", `/v1/subscriptions/${id}/replay`, { key: admin, body: {} })).status).toBe(422);
     const since = await t.call("POST", `/v1/subscriptions/${id}/replay`, { key: admin, body: { since: new Date(Date.now() - 60_000).toISOString() } });
     expect(since.body).toEqual({ queued: 1 });
+    // Delivered before the receiver starts failing, or it would be dead too.
+    await until(() => receiver.received.length === 6, 10_000, "delivery replayed since a time");
 
     // Dead deliveries, then retry-dead.
     receiver.setReply(() => ({ status: 500 }));

@@ -60,7 +60,7 @@ export interface Delivery {
   attempts: DeliveryAttempt[];
 }
 
-/** What the engine keeps in memory per pending delivery. */
+/** A pending delivery as the engine sees it (claimed, or listed by loadPending). */
 export interface PendingDelivery {
   pos: number;
   id: string;
@@ -78,6 +78,9 @@ export interface NewDelivery {
   subject: string | null;
   state: "pending" | "skipped";
   reason: string | null;
+  /** Created already claimed by the worker fanning out (unordered subscriptions): no claim round trip before the first attempt. */
+  claimed_by?: string;
+  claim_until?: number;
 }
 
 export interface AttemptResult {
@@ -96,6 +99,16 @@ export interface AttemptResult {
   next_attempt_at_ms: number | null;
   flagged: string | null;
   reason: string | null;
+  /** A pending result whose retry is due soon: the worker keeps its claim (and retries itself) instead of releasing it to any worker. */
+  keep_claim?: boolean;
+}
+
+export interface ClaimOptions {
+  ordering: SubscriptionOrdering;
+  limit: number;
+  nowMs: number;
+  /** The claim lasts until nowMs + leaseMs unless renewed. */
+  leaseMs: number;
 }
 
 export interface SubscriptionHealth {
@@ -144,10 +157,30 @@ export interface DeliveryStore {
 
   /** Highest seq already fanned out to the subscription. */
   fanoutCursor(app_id: string, subscription_id: string): Promise<number>;
-  /** Creates the deliveries of a page of events and moves the fan-out cursor, atomically. */
-  fanOut(app_id: string, subscription_id: string, deliveries: NewDelivery[], cursor: number): Promise<void>;
+  /**
+   * Creates the deliveries of a page of events and moves the fan-out cursor, atomically. With `from`
+   * (the cursor the page was read after) it is a compare-and-set: nothing is written unless the cursor
+   * is still `from`, so two workers fanning out the same page never create two deliveries of one event.
+   * Resolves to whether it wrote.
+   */
+  fanOut(app_id: string, subscription_id: string, deliveries: NewDelivery[], cursor: number, from?: number): Promise<boolean>;
   /** Pending deliveries in creation order, after `afterPos`. */
   loadPending(app_id: string, subscription_id: string, afterPos: number, limit: number): Promise<PendingDelivery[]>;
+  /**
+   * Claims due pending deliveries of a subscription for `owner` until nowMs + leaseMs; two owners
+   * never hold the same delivery. `none`: any unclaimed due ones. `seq`: only the subscription's head
+   * (lowest pending seq), and only when no other pending delivery of it is claimed by another owner.
+   * `subject`: the same rule per subject (a null subject behaves like `none`). Expired claims count
+   * as unclaimed. Returns the rows now held, in creation order.
+   */
+  claimPending(app_id: string, subscription_id: string, owner: string, o: ClaimOptions): Promise<PendingDelivery[]>;
+  /** Extends every claim of `owner` to `untilMs`; returns how many it holds. */
+  renewClaims(owner: string, untilMs: number): Promise<number>;
+  /** Drops every claim of `owner` (stopping, or a dead process of this host). */
+  releaseClaims(owner: string): Promise<void>;
+  /** Owners holding claims (expired ones included). */
+  claimOwners(): Promise<string[]>;
+  /** Records attempts; a final result (and a pending one without keep_claim) releases the delivery's claim. */
   recordAttempts(results: AttemptResult[]): Promise<void>;
 
   queryDeliveries(q: DeliveryQuery): Promise<Page<Delivery>>;
@@ -159,7 +192,7 @@ export interface DeliveryStore {
   insertDeliveries(app_id: string, subscription_id: string, deliveries: NewDelivery[]): Promise<void>;
   health(app_id: string, subscription_id: string, nowMs: number): Promise<SubscriptionHealth | undefined>;
 
-  /** Leader lease for the delivery engine: true when `owner` holds it until now + ttl. `stealFrom`: take it from that (dead) owner even before it expires. */
+  /** A named lease (the delivery engine no longer needs one: it claims deliveries): true when `owner` holds it until now + ttl. `stealFrom`: take it from that (dead) owner even before it expires. */
   acquireLease(name: string, owner: string, ttlMs: number, nowMs: number, stealFrom?: string): Promise<boolean>;
   leaseHolder(name: string): Promise<string | null>;
   releaseLease(name: string, owner: string): Promise<void>;

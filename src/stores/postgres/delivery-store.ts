@@ -1,6 +1,7 @@
-import type { AttemptResult, Delivery, DeliveryAttempt, DeliveryStore, NewDelivery, PendingDelivery, Subscription, SubscriptionSecret } from "../../core/ports/deliveries.js";
+import type { Delivery, DeliveryAttempt, DeliveryStore, NewDelivery, PendingDelivery, Subscription, SubscriptionSecret } from "../../core/ports/deliveries.js";
 import type { PgDb, Sql } from "./connection.js";
 import { decodeCursor, iso, isoOrNull, toPage } from "../../core/paging.js";
+import { createPgClaims } from "./delivery-claims.js";
 
 interface SubRow {
   pos: number;
@@ -92,35 +93,19 @@ export function createPgDeliveryStore(db: PgDb): DeliveryStore {
   // Set-based, in input order (pos follows it), in one statement.
   const insertDeliveries = (sql: Sql, app_id: string, subscription_id: string, ds: NewDelivery[], now: number) =>
     sql.exec(
-      `INSERT INTO ${s}.deliveries (id, app_id, subscription_id, event_id, seq, subject, state, attempts, next_attempt_at, reason, created_at, updated_at)
-       SELECT d.id, $1, $2, d.event_id, d.seq, d.subject, d.state, 0, CASE WHEN d.state = 'pending' THEN $3::bigint END, d.reason, $3, $3
-       FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS d(id, event_id, seq, subject, state, reason, ord)
+      `INSERT INTO ${s}.deliveries (id, app_id, subscription_id, event_id, seq, subject, state, attempts, next_attempt_at, reason, created_at, updated_at, claimed_by, claim_until)
+       SELECT d.id, $1, $2, d.event_id, d.seq, d.subject, d.state, 0, CASE WHEN d.state = 'pending' THEN $3::bigint END, d.reason, $3, $3, d.claimed_by, d.claim_until
+       FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]) WITH ORDINALITY AS d(id, event_id, seq, subject, state, reason, claimed_by, claim_until, ord)
        ORDER BY d.ord`,
-      [app_id, subscription_id, now, ds.map((d) => d.id), ds.map((d) => d.event_id), ds.map((d) => d.seq), ds.map((d) => d.subject), ds.map((d) => d.state), ds.map((d) => d.reason)],
-    );
-
-  // One statement per attempt: the attempt, the delivery's new state and the subscription's health move together.
-  const recordAttempt = (sql: Sql, r: AttemptResult) =>
-    sql.exec(
-      `WITH d AS (SELECT pos FROM ${s}.deliveries WHERE id = $1),
-       a AS (INSERT INTO ${s}.delivery_attempts (delivery_pos, n, at, status_code, latency_ms, error, response_head)
-             SELECT pos, $2::int, $3::bigint, $4::int, $5::float8, $6::text, $7::text FROM d
-             ON CONFLICT (delivery_pos, n) DO UPDATE SET at = excluded.at, status_code = excluded.status_code, latency_ms = excluded.latency_ms, error = excluded.error, response_head = excluded.response_head),
-       u AS (UPDATE ${s}.deliveries SET state = $8, attempts = $2, next_attempt_at = $9, flagged = $10, reason = $11, updated_at = $3 WHERE pos IN (SELECT pos FROM d))
-       UPDATE ${s}.subscriptions SET
-         last_success_at = CASE WHEN $12::boolean THEN $3 ELSE last_success_at END,
-         last_failure_at = CASE WHEN $12::boolean THEN last_failure_at ELSE $3 END,
-         consecutive_failures = CASE WHEN $12::boolean THEN 0 ELSE consecutive_failures + 1 END,
-         failing_since = CASE WHEN $12::boolean THEN NULL ELSE coalesce(failing_since, $3) END,
-         last_error = CASE WHEN $12::boolean THEN last_error ELSE $13::text END
-       WHERE app_id = $14 AND id = $15 AND EXISTS (SELECT 1 FROM d)`,
       [
-        r.delivery_id, r.n, r.at_ms, r.status_code, r.latency_ms, r.error, r.response_head, r.state, r.next_attempt_at_ms, r.flagged, r.reason,
-        r.state === "delivered", r.error ?? (r.status_code !== null ? `HTTP ${r.status_code}` : "failed"), r.app_id, r.subscription_id,
+        app_id, subscription_id, now, ds.map((d) => d.id), ds.map((d) => d.event_id), ds.map((d) => d.seq), ds.map((d) => d.subject), ds.map((d) => d.state),
+        ds.map((d) => d.reason), ds.map((d) => d.claimed_by ?? null), ds.map((d) => d.claim_until ?? null),
       ],
     );
 
   return {
+    ...createPgClaims(db),
+
     async createSubscription(sub, secret) {
       const now = Date.parse(sub.created_at);
       await db.exec(
@@ -193,10 +178,16 @@ export function createPgDeliveryStore(db: PgDb): DeliveryStore {
       return r?.fanout_seq ?? 0;
     },
 
-    async fanOut(app_id, subscription_id, deliveries, cursor) {
-      await db.transaction(async (tx) => {
+    async fanOut(app_id, subscription_id, deliveries, cursor, from) {
+      return db.transaction(async (tx) => {
+        // Compare-and-set under the subscription's row lock: of two workers fanning out the same page, the second finds the cursor moved and writes nothing.
+        if (from !== undefined) {
+          const [r] = await tx.query<{ fanout_seq: number }>(`SELECT fanout_seq FROM ${s}.subscriptions WHERE app_id = $1 AND id = $2 FOR UPDATE`, [app_id, subscription_id]);
+          if (r?.fanout_seq !== from) return false;
+        }
         if (deliveries.length > 0) await insertDeliveries(tx, app_id, subscription_id, deliveries, Date.now());
         await tx.exec(`UPDATE ${s}.subscriptions SET fanout_seq = GREATEST(fanout_seq, $3) WHERE app_id = $1 AND id = $2`, [app_id, subscription_id, cursor]);
+        return true;
       });
     },
 
@@ -210,11 +201,6 @@ export function createPgDeliveryStore(db: PgDb): DeliveryStore {
          WHERE subscription_id = $1 AND state = 'pending' AND pos > $2 AND app_id = $3 ORDER BY pos LIMIT $4`,
         [subscription_id, afterPos, app_id, limit],
       );
-    },
-
-    async recordAttempts(results) {
-      if (results.length === 1) await recordAttempt(db, results[0]!);
-      else if (results.length > 1) await db.transaction(async (tx) => void (await Promise.all(results.map((r) => recordAttempt(tx, r)))));
     },
 
     async queryDeliveries(q) {

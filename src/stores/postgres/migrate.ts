@@ -1,21 +1,22 @@
 import type pg from "pg";
 import { StoreError } from "../../core/errors.js";
-import { inTransaction } from "./connection.js";
+import { inTransaction, type Patience } from "./connection.js";
 import type { Migration } from "./migrations/migration.js";
 import { eventLog } from "./migrations/0001-event-log.js";
 import { decisionLedger } from "./migrations/0002-decision-ledger.js";
 import { deliveries } from "./migrations/0003-deliveries.js";
 import { tenancy } from "./migrations/0004-tenancy.js";
+import { deliveryClaims } from "./migrations/0005-delivery-claims.js";
 
 /** In order; append only. The versions match the SQLite store's, so both report the same schema version. */
-export const PG_MIGRATIONS: readonly Migration[] = [eventLog, decisionLedger, deliveries, tenancy];
+export const PG_MIGRATIONS: readonly Migration[] = [eventLog, decisionLedger, deliveries, tenancy, deliveryClaims];
 
 /**
  * Brings `schema` up to date in one transaction (PostgreSQL DDL is transactional: a failed migration
  * leaves nothing half done), under an advisory lock, so processes starting together migrate once.
  * Returns the number of migrations applied.
  */
-export async function migrate(pool: pg.Pool, schema: string, s: string): Promise<number> {
+export async function migrate(pool: pg.Pool, schema: string, s: string, patience: Patience): Promise<number> {
   return inTransaction(pool, async (tx) => {
     await tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`authbus.migrate.${schema}`]);
     // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
@@ -36,5 +37,5 @@ export async function migrate(pool: pg.Pool, schema: string, s: string): Promise
       n++;
     }
     return n;
-  });
+  }, patience);
 }

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { AttemptResult, NewDelivery } from "../../core/ports/deliveries.js";
+import type { AttemptResult, ClaimOptions, NewDelivery, PendingDelivery } from "../../core/ports/deliveries.js";
 import type { DecisionRecord } from "../../core/hooks/decision.js";
 
 /**
@@ -7,8 +7,11 @@ import type { DecisionRecord } from "../../core/hooks/decision.js";
  * fsync of the events committed with them, and never block the event loop.
  */
 export interface DeliveryOpArgs {
-  fanOut: { app_id: string; subscription_id: string; deliveries: NewDelivery[]; cursor: number | null; now: number };
+  fanOut: { app_id: string; subscription_id: string; deliveries: NewDelivery[]; cursor: number | null; from?: number; now: number };
   recordAttempts: { results: AttemptResult[] };
+  claimPending: { app_id: string; subscription_id: string; owner: string; o: ClaimOptions };
+  renewClaims: { owner: string; untilMs: number };
+  releaseClaims: { owner: string };
   recordDecisions: { records: DecisionRecord[] };
 }
 
@@ -16,16 +19,19 @@ export type DeliveryOpName = keyof DeliveryOpArgs;
 
 export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName]: (args: DeliveryOpArgs[K]) => unknown } {
   const insert = db.prepare(
-    "INSERT INTO deliveries (id, app_id, subscription_id, event_id, seq, subject, state, attempts, next_attempt_at, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+    "INSERT INTO deliveries (id, app_id, subscription_id, event_id, seq, subject, state, attempts, next_attempt_at, reason, created_at, updated_at, claimed_by, claim_until) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
   );
+  const fanoutSeq = db.prepare("SELECT fanout_seq FROM subscriptions WHERE app_id = ? AND id = ?").pluck();
   const moveCursor = db.prepare("UPDATE subscriptions SET fanout_seq = max(fanout_seq, ?) WHERE app_id = ? AND id = ?");
   const posOf = db.prepare("SELECT pos FROM deliveries WHERE id = ?").pluck();
   const insertAttempt = db.prepare(
     "INSERT OR REPLACE INTO delivery_attempts (delivery_pos, n, at, status_code, latency_ms, error, response_head) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const updateDelivery = db.prepare(
-    "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, flagged = ?, reason = ?, updated_at = ? WHERE pos = ?",
+    `UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, flagged = ?, reason = ?, updated_at = ?,
+       claimed_by = CASE WHEN ? THEN claimed_by END, claim_until = CASE WHEN ? THEN claim_until END WHERE pos = ?`,
   );
+  const claims = createClaimStatements(db);
   const success = db.prepare(
     "UPDATE subscriptions SET last_success_at = ?, consecutive_failures = 0, failing_since = NULL WHERE app_id = ? AND id = ?",
   );
@@ -38,13 +44,18 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
   );
 
   return {
-    fanOut({ app_id, subscription_id, deliveries, cursor, now }) {
+    fanOut({ app_id, subscription_id, deliveries, cursor, from, now }) {
+      // Compare-and-set: the writer serialises every process's writes, so the check and the insert are atomic.
+      if (from !== undefined && (fanoutSeq.get(app_id, subscription_id) as number | undefined) !== from) return false;
       for (const d of deliveries) {
-        insert.run(d.id, app_id, subscription_id, d.event_id, d.seq, d.subject, d.state, d.state === "pending" ? now : null, d.reason, now, now);
+        insert.run(d.id, app_id, subscription_id, d.event_id, d.seq, d.subject, d.state, d.state === "pending" ? now : null, d.reason, now, now, d.claimed_by ?? null, d.claim_until ?? null);
       }
       if (cursor !== null) moveCursor.run(cursor, app_id, subscription_id);
-      return deliveries.length;
+      return true;
     },
+    claimPending: (a) => claims.claim(a),
+    renewClaims: ({ owner, untilMs }) => claims.renew.run(untilMs, owner).changes,
+    releaseClaims: ({ owner }) => claims.release.run(owner).changes,
     // The decision ledger rides the same batches: no fsync of its own, nothing on the event loop.
     recordDecisions({ records }) {
       for (const r of records) {
@@ -59,11 +70,48 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
         const pos = posOf.get(r.delivery_id) as number | undefined;
         if (pos === undefined) continue; // the subscription was deleted meanwhile
         insertAttempt.run(pos, r.n, r.at_ms, r.status_code, r.latency_ms, r.error, r.response_head);
-        updateDelivery.run(r.state, r.n, r.next_attempt_at_ms, r.flagged, r.reason, r.at_ms, pos);
+        const keep = r.state === "pending" && r.keep_claim === true ? 1 : 0;
+        updateDelivery.run(r.state, r.n, r.next_attempt_at_ms, r.flagged, r.reason, r.at_ms, keep, keep, pos);
         if (r.state === "delivered") success.run(r.at_ms, r.app_id, r.subscription_id);
         else failure.run(r.at_ms, r.at_ms, r.error ?? (r.status_code !== null ? `HTTP ${r.status_code}` : "failed"), r.app_id, r.subscription_id);
       }
       return results.length;
     },
+  };
+}
+
+const PENDING_COLUMNS = "pos, id, event_id, seq, subject, attempts, next_attempt_at";
+// A candidate is due and not held by a live claim (an owner's own live claims are already in its hands).
+const FREE = "d.subscription_id = @sub AND d.state = 'pending' AND d.app_id = @app AND d.next_attempt_at <= @now AND (d.claimed_by IS NULL OR d.claim_until <= @now)";
+/** No pending delivery of the same scope with a lower seq (the head of the line). */
+const isHead = (scope: string) =>
+  `NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.subscription_id = d.subscription_id AND x.state = 'pending' ${scope} AND (x.seq < d.seq OR (x.seq = d.seq AND x.pos < d.pos)))`;
+/** No pending delivery of the same scope held by another owner's live claim. */
+const noneClaimedByOthers = (scope: string) =>
+  `NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.subscription_id = d.subscription_id AND c.claimed_by IS NOT NULL ${scope} AND c.claimed_by <> @owner AND c.claim_until > @now AND c.state = 'pending')`;
+
+/** The ordering rules of DeliveryStore.claimPending, as statements run inside one writer transaction. */
+function createClaimStatements(db: Database.Database) {
+  const candidates = {
+    none: db.prepare(`SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE} ORDER BY d.pos LIMIT @limit`),
+    // The head itself, then the checks: filtering first would scan the whole backlog when the head is not free.
+    seq: db.prepare(
+      `SELECT ${PENDING_COLUMNS} FROM (SELECT * FROM deliveries WHERE subscription_id = @sub AND state = 'pending' AND app_id = @app ORDER BY seq, pos LIMIT 1) d
+       WHERE ${FREE} AND ${noneClaimedByOthers("")} LIMIT @limit`,
+    ),
+    subject: db.prepare(
+      `SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE}
+       AND (d.subject IS NULL OR (${isHead("AND x.subject = d.subject")} AND ${noneClaimedByOthers("AND c.subject = d.subject")})) ORDER BY d.pos LIMIT @limit`,
+    ),
+  };
+  const take = db.prepare("UPDATE deliveries SET claimed_by = ?, claim_until = ? WHERE pos = ?");
+  return {
+    claim({ app_id, subscription_id, owner, o }: DeliveryOpArgs["claimPending"]): PendingDelivery[] {
+      const rows = candidates[o.ordering].all({ sub: subscription_id, app: app_id, now: o.nowMs, owner, limit: o.limit }) as PendingDelivery[];
+      for (const r of rows) take.run(owner, o.nowMs + o.leaseMs, r.pos);
+      return rows;
+    },
+    renew: db.prepare("UPDATE deliveries SET claim_until = ? WHERE claimed_by = ? AND state = 'pending'"),
+    release: db.prepare("UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = ?"),
   };
 }

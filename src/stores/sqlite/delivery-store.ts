@@ -189,8 +189,8 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
       return (fanoutSeq.get(app_id, subscription_id) as number | undefined) ?? 0;
     },
 
-    async fanOut(app_id, subscription_id, deliveries, cursor) {
-      await writer.op("fanOut", { app_id, subscription_id, deliveries, cursor, now: Date.now() });
+    async fanOut(app_id, subscription_id, deliveries, cursor, from) {
+      return (await writer.op("fanOut", { app_id, subscription_id, deliveries, cursor, from, now: Date.now() })) as boolean;
     },
 
     async insertDeliveries(app_id, subscription_id, deliveries) {
@@ -199,6 +199,23 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
 
     async loadPending(app_id, subscription_id, afterPos, limit): Promise<PendingDelivery[]> {
       return pending.all(subscription_id, afterPos, app_id, limit) as PendingDelivery[];
+    },
+
+    // Claims are writes: on the writer, so they share its group commits and never block the event loop.
+    async claimPending(app_id, subscription_id, owner, o) {
+      return (await writer.op("claimPending", { app_id, subscription_id, owner, o })) as PendingDelivery[];
+    },
+
+    async renewClaims(owner, untilMs) {
+      return (await writer.op("renewClaims", { owner, untilMs })) as number;
+    },
+
+    async releaseClaims(owner) {
+      await writer.op("releaseClaims", { owner });
+    },
+
+    async claimOwners() {
+      return db.prepare("SELECT DISTINCT claimed_by FROM deliveries WHERE claimed_by IS NOT NULL").pluck().all() as string[];
     },
 
     async recordAttempts(results) {

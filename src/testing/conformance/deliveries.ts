@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { AttemptResult, DeliveryStore, NewDelivery, Subscription } from "../../core/ports/deliveries.js";
 import type { MakeStore } from "../store-conformance.js";
 import { rejection, withStore } from "./fixture.js";
+import { describeDeliveryClaims } from "./claims.js";
 
 const NOW = 1_700_000_000_000;
 
@@ -200,6 +201,8 @@ export function describeDeliveryStore(makeStore: MakeStore): void {
         expect(await ds.getDelivery("app1", list[0]!.id)).toBeUndefined();
       }));
   });
+
+  describeDeliveryClaims(makeStore);
 
   describe("DeliveryStore: leases", () => {
     it("one holder at a time until expiry; renewal, stealing from a dead owner, release", () =>

@@ -29,6 +29,8 @@ const optional: { file: string; fn: string; title: string }[] = [
   { file: "./hooks.js", fn: "runHooksBenchmark", title: "Blocking hooks overhead (issue 3)" },
   { file: "./delivery.js", fn: "runDeliveryBenchmark", title: "Webhook delivery (issue 4)" },
   { file: "./server.js", fn: "runServerBenchmark", title: "HTTP ingest vs library emit (issue 5)" },
+  { file: "./nats.js", fn: "runNatsBenchmark", title: "JetStream publish (issue 6)" },
+  { file: "./pg-ingest.js", fn: "runPgIngestBenchmark", title: "PostgreSQL durable ingest vs pg-boss (issue 6)" },
 ];
 
 const out: string[] = [

@@ -101,6 +101,7 @@ export function createAppBus(app: string, d: AppBusDeps, appOptions: AppOptions 
     send: d.send,
     userAgent: d.userAgent,
     now: d.now,
+    natsConfigured: o.nats !== undefined,
     checkDestination(url) {
       // Names are checked after DNS, at connect time; a literal address can be refused right away.
       const ip = ipLiteralOf(new URL(url).hostname);

@@ -68,6 +68,15 @@ export const AuthbusOptionsSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    nats: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ minLength: 1, description: "NATS server URL(s), comma-separated: nats://127.0.0.1:4222. Enables `nats` subscriptions (JetStream)." }),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: "How long a publish waits for the JetStream PubAck. Default: 5000." })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     allowPrivateNetworks: Type.Optional(
       Type.Boolean({ description: "Lift the SSRF guard: let HTTP hooks (and webhooks) reach loopback, private and link-local addresses, and use plain http. Development and tests only." }),
     ),

@@ -12,10 +12,11 @@ import type { DecisionStore } from "./core/ports/decisions.js";
 import type { TenancyStore } from "./core/ports/tenancy.js";
 
 /** What the runtime needs from a store, whichever database it is on. */
-type RuntimeStore = EventStore & { readonly deliveries: DeliveryStore; readonly decisions: DecisionStore; readonly tenancy: TenancyStore; ping(): Promise<void> };
+type RuntimeStore = EventStore & { readonly deliveries: DeliveryStore; readonly decisions: DecisionStore; readonly tenancy: TenancyStore; ping(): Promise<void>; ready?(): Promise<void> };
 import { parseDatabaseUrl, validateOptions, type AuthbusOptions } from "./options.js";
 import { DeliveryEngine } from "./delivery/engine.js";
 import { createWebhookSender, readAuthbusVersion } from "./destinations/webhook/webhook-sender.js";
+import { createNatsPublisher } from "./destinations/nats/nats-publisher.js";
 import { webhookUserAgent } from "./core/delivery/webhook-request.js";
 import { createAppBus, type AppBus, type AppOptions, type InternalAppBus } from "./app-bus.js";
 import { createTenancy, type AppsApi, type KeysApi } from "./tenancy/tenancy.js";
@@ -41,6 +42,8 @@ export interface Runtime {
   observe(observer: RuntimeObserver): () => void;
   /** Throws StoreError when the database cannot be read (readiness). */
   ping(): Promise<void>;
+  /** Resolves once the store is open and migrated (PostgreSQL connects and migrates in the background). */
+  ready(): Promise<void>;
   readonly closed: boolean;
   /**
    * Closes every app, then stops the delivery engine, which lets in-flight attempts finish and
@@ -84,8 +87,11 @@ export function openRuntime(o: AuthbusOptions): Runtime {
     totalTimeoutMs: o.delivery?.timeoutMs,
   });
   const userAgent = webhookUserAgent(readAuthbusVersion());
+  // One connection per runtime, dialled on the first nats delivery.
+  const nats = o.nats ? createNatsPublisher({ url: o.nats.url, timeoutMs: o.nats.timeoutMs, onError: (e) => onError(e, { handler: "delivery:nats", attempt: 0, retryInMs: 0 }) }) : undefined;
   const deliveries: DeliveryStore = sqlite.deliveries;
   const engine = new DeliveryEngine({
+    publishNats: nats && ((m) => nats.publish(m)),
     events: sqlite,
     deliveries,
     send: (url, req) => sender.send(url, req),
@@ -155,6 +161,7 @@ export function openRuntime(o: AuthbusOptions): Runtime {
       return () => observers.delete(observer);
     },
     ping: () => sqlite.ping(),
+    ready: async () => sqlite.ready?.(),
     get closed() {
       return closed;
     },
@@ -164,6 +171,7 @@ export function openRuntime(o: AuthbusOptions): Runtime {
       await Promise.all([...facades.values()].map((f) => f.shutdown()));
       await engine.stop();
       await sender.close();
+      await nats?.close();
       observers.clear();
       await sqlite.close();
     },

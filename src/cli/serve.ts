@@ -24,7 +24,7 @@ Also read from the environment:
   AUTHBUS_APP_ID        the app the admin key below is for (default: default)
   AUTHBUS_ADMIN_KEY     make exactly this value (16+ characters) an admin key of that app
   AUTHBUS_METRICS_KEY   require it as a bearer token on GET /metrics
-  AUTHBUS_NATS_URL      JetStream (not available in this version)
+  AUTHBUS_NATS_URL      NATS server(s) for "nats" subscriptions (JetStream), e.g. nats://127.0.0.1:4222
   AUTHBUS_LOG_LEVEL     debug, info, warn, error or silent (default: info)
 
 On first start, when the app has no admin key and AUTHBUS_ADMIN_KEY is not set, an admin key is

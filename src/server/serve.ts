@@ -19,7 +19,7 @@ export interface ServeOptions {
   host?: string;
   /** Default sqlite:./authbus.db. */
   database?: string;
-  /** JetStream (AUTHBUS_NATS_URL): not available in this version; a warning is logged. */
+  /** NATS server URL(s) for `nats` subscriptions (AUTHBUS_NATS_URL). Without it they are refused. */
   natsUrl?: string;
   /** Lift the SSRF guard (local development and tests only). */
   allowPrivateNetworks?: boolean;
@@ -55,13 +55,15 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   const appId = options.appId ?? "default";
   const runtime = createRuntime({
     ...options.runtime,
+    ...(options.natsUrl ? { nats: { ...options.runtime?.nats, url: options.natsUrl } } : {}),
     database: options.database ?? DEFAULT_DATABASE,
     allowPrivateNetworks: options.allowPrivateNetworks === true,
     onError: (err, info) => logger.error({ err, handler: info.handler, attempt: info.attempt, retry_in_ms: info.retryInMs }, "background failure"),
   });
   let server: AuthbusServer | undefined;
   try {
-    if (options.natsUrl) logger.warn({ nats_url: options.natsUrl }, "NATS JetStream is not available in this version yet; AUTHBUS_NATS_URL is ignored");
+    // Listening before the schema is migrated would answer requests with store errors (PostgreSQL opens in the background).
+    await runtime.ready();
     await runtime.apps.ensure(appId);
     let bootstrapKey: string | undefined;
     if (options.adminKey !== undefined) {
@@ -71,7 +73,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     }
     server = createServer(runtime, { logger, metricsKey: options.metricsKey });
     const { url, port } = await server.listen(options.port ?? DEFAULT_PORT, options.host);
-    logger.info({ url, port, app: appId, database: redactDatabaseUrl(options.database ?? DEFAULT_DATABASE), allow_private_networks: options.allowPrivateNetworks === true }, "authbus listening");
+    logger.info({ url, port, app: appId, database: redactDatabaseUrl(options.database ?? DEFAULT_DATABASE), allow_private_networks: options.allowPrivateNetworks === true, ...(options.natsUrl ? { nats_url: redactDatabaseUrl(options.natsUrl) } : {}) }, "authbus listening");
     const out = options.stdout ?? process.stdout;
     out.write(`Authbus is listening on ${url}\n`);
     if (bootstrapKey) out.write(`Admin key for app "${appId}" (shown only this once; keep it): ${bootstrapKey}\n`);

@@ -1,0 +1,1 @@
+export { createNatsPublisher, type NatsPublisher, type NatsPublisherOptions } from "./nats-publisher.js";

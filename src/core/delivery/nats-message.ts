@@ -10,11 +10,9 @@
  */
 import type { Envelope } from "../envelope.js";
 import type { ValidationIssue } from "../errors.js";
-import { renderAuth0 } from "../formats/auth0.js";
-import { renderCloudEventsBinary, renderCloudEventsStructured, type CloudEventOptions } from "../formats/cloudevents.js";
-import { renderNative } from "../formats/native.js";
+import type { CloudEventOptions } from "../formats/cloudevents.js";
 import type { Classification } from "./classify.js";
-import type { WebhookFormat } from "./webhook-request.js";
+import { renderBody, type Rendered, type WebhookFormat } from "./webhook-request.js";
 
 export interface NatsTarget {
   /** The subscription id; Auth0's `a0stream` seed. */
@@ -86,29 +84,9 @@ export function classifyPublish(result: NatsPublishOutcome): Classification {
   return { outcome: "retry", reason: `NATS: ${result.error}` };
 }
 
-type Rendered = { ok: true; body: string; headers: Record<string, string> } | { ok: false; skip: string };
-
+/** As over HTTP; binary CloudEvents also get `ce-datacontenttype`, which the CloudEvents NATS binding (NATS 2.2+ headers) maps to a header of its own. */
 function render(envelope: Envelope, target: NatsTarget): Rendered {
-  switch (target.format) {
-    case "native": {
-      const r = renderNative(envelope);
-      return { ok: true, body: r.body, headers: { "content-type": r.contentType } };
-    }
-    case "cloudevents": {
-      const r = renderCloudEventsStructured(envelope, target.cloudEvents);
-      return { ok: true, body: r.body, headers: { ...r.headers } };
-    }
-    case "cloudevents-binary": {
-      // The CloudEvents NATS binding's binary mode (NATS 2.2+ headers): the same percent-encoded
-      // `ce-*` attributes as HTTP, plus `ce-datacontenttype`, which that binding maps to a header of its own.
-      const r = renderCloudEventsBinary(envelope, target.cloudEvents);
-      return { ok: true, body: r.body, headers: { ...r.headers, "ce-datacontenttype": r.headers["content-type"] } };
-    }
-    case "auth0": {
-      const r = renderAuth0(envelope, { streamId: target.id });
-      return r.ok ? { ok: true, body: r.body, headers: { ...r.headers } } : { ok: false, skip: r.reason };
-    }
-    default:
-      throw new TypeError(`unknown format ${JSON.stringify(target.format as string)}`);
-  }
+  const r = renderBody(envelope, target);
+  if (!r.ok || target.format !== "cloudevents-binary") return r;
+  return { ok: true, body: r.body, headers: { ...r.headers, "ce-datacontenttype": r.headers["content-type"]! } };
 }

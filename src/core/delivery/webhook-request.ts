@@ -82,7 +82,7 @@ export function validateWebhookHeaders(headers: unknown): ValidationIssue[] {
 
 export function buildWebhookRequest(envelope: Envelope, target: WebhookTarget, options: WebhookRequestOptions): WebhookRequest {
   if (target.secrets.length === 0) throw new TypeError(`subscription ${target.id} has no secret to sign with`);
-  const rendered = render(envelope, target);
+  const rendered = renderBody(envelope, target);
   if (!rendered.ok) return rendered;
   const { body } = rendered;
   const headers: Record<string, string> = {};
@@ -101,9 +101,10 @@ export function buildWebhookRequest(envelope: Envelope, target: WebhookTarget, o
   return { ok: true, body, headers };
 }
 
-type Rendered = { ok: true; body: string; headers: Record<string, string> } | { ok: false; skip: string };
+export type Rendered = { ok: true; body: string; headers: Record<string, string> } | { ok: false; skip: string };
 
-function render(envelope: Envelope, target: WebhookTarget): Rendered {
+/** The body and content headers of an event in a subscription's format (HTTP and NATS alike). */
+export function renderBody(envelope: Envelope, target: { id: string; format: WebhookFormat; cloudEvents?: CloudEventOptions | undefined }): Rendered {
   switch (target.format) {
     case "native": {
       const r = renderNative(envelope);
@@ -122,6 +123,6 @@ function render(envelope: Envelope, target: WebhookTarget): Rendered {
       return r.ok ? { ok: true, body: r.body, headers: { ...r.headers } } : { ok: false, skip: r.reason };
     }
     default:
-      throw new TypeError(`unknown webhook format ${JSON.stringify(target.format as string)}`);
+      throw new TypeError(`unknown format ${JSON.stringify(target.format as string)}`);
   }
 }

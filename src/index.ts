@@ -53,7 +53,7 @@ export type { AuthbusCloudEvent, CloudEventOptions } from "./core/formats/cloude
 export { renderAuth0, auth0TypeFor } from "./core/formats/auth0.js";
 export type { Auth0Event, Auth0EventType, Auth0Rendering } from "./core/formats/auth0.js";
 export { NotFoundError, InvalidSubscriptionError } from "./core/errors.js";
-export type { SubscriptionsApi, DeliveriesApi, TestResult } from "./delivery/subscriptions-api.js";
+export type { SubscriptionsApi, DeliveriesApi, TestResult, SubscriptionStats, StatsBucket } from "./delivery/subscriptions-api.js";
 export type { CreateSubscriptionInputT as CreateSubscriptionInput, UpdateSubscriptionInputT as UpdateSubscriptionInput } from "./delivery/subscription-input.js";
 export type {
   Subscription,

@@ -2,6 +2,15 @@
  * The API client: every call carries the key as a bearer token and every failure becomes an
  * ApiError holding the problem+json title and detail, so pages can say what went wrong in words.
  */
+import type { Delivery, DeliveryAttempt, Subscription, SubscriptionHealth } from "../core/ports/deliveries.js";
+import type { StoredHook } from "../core/ports/tenancy.js";
+
+// The API's shapes are the ports' own (type-only imports: nothing of the server is bundled).
+export type { Delivery, Subscription };
+export type Health = SubscriptionHealth;
+export type Attempt = DeliveryAttempt;
+export type Hook = StoredHook;
+
 const KEY_STORAGE = "authbus.key";
 
 export function storedKey(): string | null {
@@ -97,32 +106,6 @@ export interface Envelope {
   payload: Record<string, unknown>;
   context: { app_id: string; timestamp: number; user_id?: string; [k: string]: unknown };
 }
-export interface Subscription {
-  id: string;
-  app_id: string;
-  name: string;
-  filter: string[];
-  destination: { type: "webhook"; url: string; headers?: Record<string, string> } | { type: "nats"; subject: string };
-  format: string;
-  ordering: string;
-  retry_schedule: number[];
-  state: "enabled" | "paused" | "disabled";
-  disabled_reason: string | null;
-  start_seq: number;
-  created_at: string;
-  updated_at: string;
-}
-export interface Health {
-  state: Subscription["state"];
-  disabled_reason: string | null;
-  last_success_at: string | null;
-  last_failure_at: string | null;
-  consecutive_failures: number;
-  backlog: number;
-  lag_seconds: number;
-  last_error: string | null;
-  failing_since: string | null;
-}
 export interface Bucket {
   start: string;
   attempts: number;
@@ -140,37 +123,7 @@ export interface Stats {
   success_rate: number | null;
   avg_latency_ms: number | null;
   p95_latency_ms: number | null;
-  complete: boolean;
   buckets: Bucket[];
-}
-export interface Attempt {
-  at: string;
-  status_code: number | null;
-  latency_ms: number;
-  error?: string;
-  response_head?: string;
-}
-export interface Delivery {
-  id: string;
-  subscription_id: string;
-  event_id: string;
-  seq: number;
-  state: "pending" | "delivered" | "dead" | "skipped";
-  reason: string | null;
-  flagged: string | null;
-  next_attempt_at: string | null;
-  created_at: string;
-  updated_at: string;
-  attempts: Attempt[];
-}
-export interface Hook {
-  id: string;
-  type: string;
-  url: string;
-  timeout_ms: number | null;
-  fail_open: boolean;
-  shadow: boolean;
-  created_at: string;
 }
 export interface HookAnswer {
   hook_id: string;

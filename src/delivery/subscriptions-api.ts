@@ -31,6 +31,32 @@ export interface TestResult {
   response_head?: string;
 }
 
+export interface StatsBucket {
+  start: string;
+  attempts: number;
+  /** Attempts answered 2xx. */
+  succeeded: number;
+  failed: number;
+  avg_latency_ms: number | null;
+  max_latency_ms: number | null;
+}
+
+/** Attempts made in [since, until): totals and `buckets` equal slices, oldest first (empty ones included). */
+export interface SubscriptionStats {
+  since: string;
+  until: string;
+  bucket_ms: number;
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  /** succeeded / attempts; null without attempts. */
+  success_rate: number | null;
+  avg_latency_ms: number | null;
+  /** Nearest rank: the ceil(0.95 n)-th smallest latency of the window. */
+  p95_latency_ms: number | null;
+  buckets: StatsBucket[];
+}
+
 export interface SubscriptionsApi {
   create(input: CreateSubscriptionInputT): Promise<Subscription & { secret: string }>;
   list(opts?: { cursor?: string; limit?: number }): Promise<Page<Subscription>>;
@@ -49,6 +75,8 @@ export interface SubscriptionsApi {
   replay(id: string, range: { from_seq?: number; since?: number; until?: number }): Promise<{ queued: number }>;
   retryDead(id: string): Promise<{ queued: number }>;
   health(id: string): Promise<SubscriptionHealth>;
+  /** Delivery attempts of the last `windowMs` (default 1 h) in `buckets` (default 60) slices; windowMs must divide into whole milliseconds per bucket. */
+  stats(id: string, opts?: { windowMs?: number; buckets?: number }): Promise<SubscriptionStats>;
 }
 
 export interface DeliveriesApi {
@@ -217,6 +245,43 @@ export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: S
       if (!h) throw new NotFoundError("subscription", id);
       return h;
     },
+    async stats(id, opts = {}) {
+      const windowMs = opts.windowMs ?? 3_600_000;
+      const count = opts.buckets ?? 60;
+      if (!Number.isInteger(count) || count < 1 || count > 1440) throw new InvalidQueryError("buckets must be an integer from 1 to 1440");
+      if (!Number.isInteger(windowMs) || windowMs < count || windowMs % count !== 0) throw new InvalidQueryError("windowMs must be a positive integer number of milliseconds divisible by buckets");
+      await must(id);
+      const untilMs = d.now();
+      const sinceMs = untilMs - windowMs;
+      const bucketMs = windowMs / count;
+      const raw = await d.deliveries.attemptStats(d.app, id, { sinceMs, untilMs, bucketMs });
+      const byIndex = new Map(raw.buckets.map((b) => [b.index, b]));
+      const attempts = raw.buckets.reduce((n, b) => n + b.attempts, 0);
+      const succeeded = raw.buckets.reduce((n, b) => n + b.succeeded, 0);
+      const sum = raw.buckets.reduce((n, b) => n + b.sum_latency_ms, 0);
+      return {
+        since: new Date(sinceMs).toISOString(),
+        until: new Date(untilMs).toISOString(),
+        bucket_ms: bucketMs,
+        attempts,
+        succeeded,
+        failed: attempts - succeeded,
+        success_rate: attempts === 0 ? null : succeeded / attempts,
+        avg_latency_ms: attempts === 0 ? null : tenth(sum / attempts),
+        p95_latency_ms: raw.p95_latency_ms === null ? null : tenth(raw.p95_latency_ms),
+        buckets: Array.from({ length: count }, (_, i) => {
+          const b = byIndex.get(i);
+          return {
+            start: new Date(sinceMs + i * bucketMs).toISOString(),
+            attempts: b?.attempts ?? 0,
+            succeeded: b?.succeeded ?? 0,
+            failed: b ? b.attempts - b.succeeded : 0,
+            avg_latency_ms: b ? tenth(b.sum_latency_ms / b.attempts) : null,
+            max_latency_ms: b ? tenth(b.max_latency_ms) : null,
+          };
+        }),
+      };
+    },
   };
 
   const deliveries: DeliveriesApi = {
@@ -231,6 +296,9 @@ export function createSubscriptionsApi(d: SubscriptionsDeps): { subscriptions: S
   };
   return { subscriptions, deliveries };
 }
+
+/** Latencies are reported to a tenth of a millisecond, as in the delivery log. */
+const tenth = (x: number) => Math.round(x * 10) / 10;
 
 function clampLimit(limit: number | undefined): number {
   if (limit === undefined) return 100;

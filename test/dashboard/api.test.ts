@@ -7,8 +7,9 @@ import { until } from "../helpers.js";
 import { startReceiver } from "../delivery/receiver.js";
 import { startTestServer, userPayload } from "../server/helpers.js";
 import { dashboardAsset, dashboardIndex } from "../../src/server/dashboard.js";
-import { bucketAttempts, windowSeconds } from "../../src/server/routes/stats.js";
-import type { Delivery } from "../../src/core/ports/deliveries.js";
+import { windowSeconds } from "../../src/server/routes/stats.js";
+import { createSqliteStore } from "../../src/stores/sqlite/sqlite-store.js";
+import type { AttemptResult } from "../../src/core/ports/deliveries.js";
 
 describe("dashboard files", () => {
   it("answers 503 with an explanation when the dashboard was not built, and serves it once it is", async () => {
@@ -40,25 +41,39 @@ describe("dashboard files", () => {
 });
 
 describe("stats buckets", () => {
-  const attempt = (at: number, status_code: number | null, latency_ms: number) => ({ at: new Date(at).toISOString(), status_code, latency_ms });
-  const delivery = (attempts: ReturnType<typeof attempt>[]) => ({ attempts }) as unknown as Delivery;
-
-  it("counts attempts per minute over the window, successes being 2xx, and ignores older ones", () => {
-    const now = Date.parse("2026-01-01T12:00:00Z");
-    const s = bucketAttempts(
-      [delivery([attempt(now - 3_700_000, 200, 5), attempt(now - 30_000, 503, 40), attempt(now - 20_000, 204, 10)]), delivery([attempt(now - 3_590_000, null, 100)])],
-      now,
-      3600,
-    );
-    expect(s.bucket_seconds).toBe(60);
-    expect(s.buckets).toHaveLength(60);
-    expect(s.attempts).toBe(3);
-    expect(s.succeeded).toBe(1);
-    expect(s.failed).toBe(2);
-    expect(s.success_rate).toBeCloseTo(1 / 3);
-    expect(s.buckets[0]).toMatchObject({ attempts: 1, failed: 1, avg_latency_ms: 100 });
-    expect(s.buckets[59]).toMatchObject({ attempts: 2, succeeded: 1, failed: 1, avg_latency_ms: 25, max_latency_ms: 40 });
-    expect(s.p95_latency_ms).toBe(100);
+  it("counts attempts per minute over the window, successes being 2xx, and ignores older ones", async () => {
+    const t = await startTestServer({ delivery: false });
+    const key = await t.key("acme", "admin");
+    const sub = (await t.call("POST", "/v1/subscriptions", { key, body: { name: "s", filter: ["user.*"], destination: { type: "webhook", url: "http://127.0.0.1:9/hook" } } })).body;
+    // The attempts are written at known times through a second store on the server's database file.
+    const store = createSqliteStore({ filename: t.dbPath });
+    try {
+      const [d1, d2] = ["d1", "d2"].map((id, i) => ({ id: `${id}_${sub.id}`, event_id: `e${i}`, seq: i + 1, subject: null, state: "pending" as const, reason: null }));
+      await store.deliveries.fanOut("acme", sub.id, [d1!, d2!], 2);
+      const now = Date.now();
+      const attempt = (d: typeof d1, n: number, at_ms: number, status_code: number | null, latency_ms: number): AttemptResult => ({
+        app_id: "acme", subscription_id: sub.id, delivery_id: d!.id, n, at_ms, status_code, latency_ms, error: null, response_head: null, state: "pending", next_attempt_at_ms: null, flagged: null, reason: null,
+      });
+      await store.deliveries.recordAttempts([attempt(d1, 1, now - 3_700_000, 200, 5), attempt(d1, 2, now - 30_000, 503, 40), attempt(d1, 3, now - 20_000, 204, 10), attempt(d2, 1, now - 3_590_000, null, 100)]);
+      const r = await t.call("GET", `/v1/subscriptions/${sub.id}/stats`, { key });
+      expect(r.status).toBe(200);
+      const s = r.body;
+      expect(s.bucket_seconds).toBe(60);
+      expect(s.buckets).toHaveLength(60);
+      expect(s.attempts).toBe(3);
+      expect(s.succeeded).toBe(1);
+      expect(s.failed).toBe(2);
+      expect(s.success_rate).toBeCloseTo(1 / 3);
+      expect(s.avg_latency_ms).toBe(50);
+      expect(s.buckets[0]).toMatchObject({ attempts: 1, failed: 1, avg_latency_ms: 100 });
+      expect(s.buckets[59]).toMatchObject({ attempts: 2, succeeded: 1, failed: 1, avg_latency_ms: 25, max_latency_ms: 40 });
+      expect(Date.parse(s.buckets[59].start) - Date.parse(s.buckets[0].start)).toBe(59 * 60_000);
+      expect(s.p95_latency_ms).toBe(100);
+      expect(s).not.toHaveProperty("complete");
+      expect(s).not.toHaveProperty("deliveries_scanned");
+    } finally {
+      await store.close();
+    }
   });
 
   it("parses windows from 1m to 24h", () => {
@@ -81,9 +96,17 @@ describe("dashboard API routes", () => {
       await until(async () => (await t.call("GET", `/v1/subscriptions/${sub.body.id}/stats`, { key })).body.attempts === 3, 5000, "recorded attempts");
       const r = await t.call("GET", `/v1/subscriptions/${sub.body.id}/stats?window=1h`, { key });
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ window_seconds: 3600, bucket_seconds: 60, attempts: 3, succeeded: 2, failed: 1, complete: true, deliveries_scanned: 3 });
+      expect(r.body).toMatchObject({ window_seconds: 3600, bucket_seconds: 60, attempts: 3, succeeded: 2, failed: 1 });
       expect(r.body.buckets.reduce((n: number, b: { attempts: number }) => n + b.attempts, 0)).toBe(3);
+      expect((await t.call("GET", `/v1/subscriptions/${sub.body.id}/stats?window=15m`, { key })).body).toMatchObject({ window_seconds: 900, bucket_seconds: 15, attempts: 3 });
       expect((await t.call("GET", `/v1/subscriptions/${sub.body.id}/stats?window=2d`, { key })).status).toBe(422);
+      // The library method behind it: typed, per app, validated.
+      const lib = await t.runtime.forApp("acme").subscriptions.stats(sub.body.id, { windowMs: 600_000, buckets: 10 });
+      expect(lib).toMatchObject({ bucket_ms: 60_000, attempts: 3, succeeded: 2, failed: 1 });
+      expect(lib.buckets).toHaveLength(10);
+      expect(Date.parse(lib.until) - Date.parse(lib.since)).toBe(600_000);
+      await expect(t.runtime.forApp("other").subscriptions.stats(sub.body.id)).rejects.toMatchObject({ code: "not_found" });
+      await expect(t.runtime.forApp("acme").subscriptions.stats(sub.body.id, { windowMs: 1000, buckets: 3 })).rejects.toMatchObject({ code: "invalid_query" });
       expect((await t.call("GET", "/v1/subscriptions/sub_nope/stats", { key })).status).toBe(404);
       // Another app's subscription does not exist for this key.
       const other = await t.key("other", "read");

@@ -141,6 +141,31 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+/** Which attempts `attemptStats` aggregates: those made in [sinceMs, untilMs), bucketed from sinceMs. */
+export interface AttemptStatsQuery {
+  sinceMs: number;
+  untilMs: number;
+  /** Positive integer; bucket i holds attempts made in [sinceMs + i * bucketMs, sinceMs + (i + 1) * bucketMs). */
+  bucketMs: number;
+}
+
+export interface AttemptBucket {
+  /** 0-based index from sinceMs. */
+  index: number;
+  attempts: number;
+  /** Answered 2xx; the others failed. */
+  succeeded: number;
+  sum_latency_ms: number;
+  max_latency_ms: number;
+}
+
+export interface AttemptStats {
+  /** Non-empty buckets only, by index. */
+  buckets: AttemptBucket[];
+  /** Nearest-rank 95th percentile of the window's latencies (the ceil(0.95 n)-th smallest); null without attempts. */
+  p95_latency_ms: number | null;
+}
+
 export interface DeliveryStore {
   createSubscription(sub: Subscription, secret: string): Promise<void>;
   getSubscription(app_id: string, id: string): Promise<Subscription | undefined>;
@@ -191,6 +216,8 @@ export interface DeliveryStore {
   /** New deliveries of already recorded events (replay: original event ids and seqs), without moving the fan-out cursor. */
   insertDeliveries(app_id: string, subscription_id: string, deliveries: NewDelivery[]): Promise<void>;
   health(app_id: string, subscription_id: string, nowMs: number): Promise<SubscriptionHealth | undefined>;
+  /** Per-bucket aggregates of the subscription's attempts in a window, computed by the store over every attempt (no cap); empty for an unknown subscription. */
+  attemptStats(app_id: string, subscription_id: string, q: AttemptStatsQuery): Promise<AttemptStats>;
 
   /** A named lease (the delivery engine no longer needs one: it claims deliveries): true when `owner` holds it until now + ttl. `stealFrom`: take it from that (dead) owner even before it expires. */
   acquireLease(name: string, owner: string, ttlMs: number, nowMs: number, stealFrom?: string): Promise<boolean>;

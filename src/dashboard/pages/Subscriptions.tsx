@@ -40,12 +40,6 @@ export function HealthFacts({ v }: { v: SubscriptionView }) {
       <dd>
         {ms(st.avg_latency_ms)} <span className="muted">p95 {ms(st.p95_latency_ms)}</span>
       </dd>
-      {!st.complete && (
-        <>
-          <dt>Note</dt>
-          <dd className="muted">The stats cover only the oldest deliveries of a long log.</dd>
-        </>
-      )}
       <dt>Last error</dt>
       <dd className="wrap" data-testid="last-error">
         {h.last_error ? <span className="error-text">{h.last_error}</span> : <span className="muted">none</span>}

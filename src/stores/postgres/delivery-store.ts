@@ -246,6 +246,28 @@ export function createPgDeliveryStore(db: PgDb): DeliveryStore {
       };
     },
 
+    async attemptStats(app_id, subscription_id, { sinceMs, untilMs, bucketMs }) {
+      // One statement, one snapshot: the buckets and the window's percentile (percentile_disc is the
+      // nearest rank, ceil(0.95 n), as on SQLite).
+      const rows = await db.query<{ index: number | null; attempts: number; succeeded: number; sum_latency_ms: number; max_latency_ms: number; p95: number | null }>(
+        `WITH w AS (
+           SELECT a.at, a.status_code, a.latency_ms FROM ${s}.delivery_attempts a JOIN ${s}.deliveries d ON d.pos = a.delivery_pos
+           WHERE a.at >= $1 AND a.at < $2 AND d.subscription_id = $3 AND d.app_id = $4
+         )
+         SELECT ((at - $1) / $5)::int AS index, count(*)::int AS attempts, count(*) FILTER (WHERE status_code BETWEEN 200 AND 299)::int AS succeeded,
+                sum(latency_ms) AS sum_latency_ms, max(latency_ms) AS max_latency_ms, NULL::double precision AS p95
+         FROM w GROUP BY 1
+         UNION ALL
+         SELECT NULL, 0, 0, 0, 0, percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) FROM w
+         ORDER BY 1`,
+        [sinceMs, untilMs, subscription_id, app_id, bucketMs],
+      );
+      return {
+        buckets: rows.filter((r) => r.index !== null).map(({ p95: _p95, ...b }) => ({ ...b, index: b.index! })),
+        p95_latency_ms: rows.find((r) => r.index === null)?.p95 ?? null,
+      };
+    },
+
     async acquireLease(name, owner, ttlMs, nowMs, stealFrom) {
       // One statement: the conflicting row is locked and the condition re-checked on its latest version, so two acquirers never both win.
       const rows = await db.query(

@@ -7,9 +7,10 @@ import { decisionLedger } from "./migrations/0002-decision-ledger.js";
 import { deliveries } from "./migrations/0003-deliveries.js";
 import { tenancy } from "./migrations/0004-tenancy.js";
 import { deliveryClaims } from "./migrations/0005-delivery-claims.js";
+import { attemptsByTime } from "./migrations/0006-attempts-by-time.js";
 
 /** In order; append only. The versions match the SQLite store's, so both report the same schema version. */
-export const PG_MIGRATIONS: readonly Migration[] = [eventLog, decisionLedger, deliveries, tenancy, deliveryClaims];
+export const PG_MIGRATIONS: readonly Migration[] = [eventLog, decisionLedger, deliveries, tenancy, deliveryClaims, attemptsByTime];
 
 /**
  * Brings `schema` up to date in one transaction (PostgreSQL DDL is transactional: a failed migration

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type {
+  AttemptBucket,
   Delivery,
   DeliveryAttempt,
   DeliveryQuery,
@@ -9,6 +10,7 @@ import type {
   SubscriptionSecret,
 } from "../../core/ports/deliveries.js";
 import type { WriterClient } from "./writer-client.js";
+import { packAttempts } from "./delivery-ops.js";
 import { decodeCursor, encodeCursor } from "../../core/paging.js";
 
 interface SubRow {
@@ -79,6 +81,14 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
     "SELECT state, disabled_reason, last_success_at, last_failure_at, consecutive_failures, failing_since, last_error FROM subscriptions WHERE app_id = ? AND id = ?",
   );
   const backlogOf = db.prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND app_id = ?");
+  // CROSS JOIN keeps attempts (by the time index) outermost: the window bounds the scan, whatever the
+  // subscription's history; the planner would otherwise start from all of its deliveries.
+  const windowAttempts = "FROM delivery_attempts a CROSS JOIN deliveries d ON d.pos = a.delivery_pos WHERE a.at >= ? AND a.at < ? AND d.subscription_id = ? AND d.app_id = ?";
+  const statsBuckets = db.prepare(
+    `SELECT CAST((a.at - ?) / ? AS INTEGER) AS "index", count(*) AS attempts, coalesce(sum(a.status_code BETWEEN 200 AND 299), 0) AS succeeded, sum(a.latency_ms) AS sum_latency_ms, max(a.latency_ms) AS max_latency_ms
+     ${windowAttempts} GROUP BY 1 ORDER BY 1`,
+  );
+  const statsNth = db.prepare(`SELECT a.latency_ms ${windowAttempts} ORDER BY a.latency_ms LIMIT 1 OFFSET ?`).pluck();
 
   const toDelivery = (r: DeliveryRow): Delivery => ({
     id: r.id,
@@ -219,7 +229,7 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
     },
 
     async recordAttempts(results) {
-      if (results.length > 0) await writer.op("recordAttempts", { results });
+      if (results.length > 0) await writer.op("recordAttempts", { flat: packAttempts(results) });
     },
 
     async queryDeliveries(q: DeliveryQuery) {
@@ -272,6 +282,16 @@ export function createSqliteDeliveryStore(db: Database.Database, writer: WriterC
         last_error: s.last_error,
         failing_since: iso(s.failing_since),
       };
+    },
+
+    async attemptStats(app_id, subscription_id, { sinceMs, untilMs, bucketMs }) {
+      const window = [sinceMs, untilMs, subscription_id, app_id];
+      // One read transaction: the percentile's rank comes from the same snapshot as the counts.
+      return db.transaction(() => {
+        const buckets = statsBuckets.all(sinceMs, bucketMs, ...window) as AttemptBucket[];
+        const n = buckets.reduce((sum, b) => sum + b.attempts, 0);
+        return { buckets, p95_latency_ms: n === 0 ? null : (statsNth.get(...window, Math.ceil(n * 0.95) - 1) as number) };
+      })();
     },
 
     async acquireLease(name, owner, ttlMs, nowMs, stealFrom) {

@@ -202,6 +202,75 @@ export function describeDeliveryStore(makeStore: MakeStore): void {
       }));
   });
 
+  describe("DeliveryStore: attempt stats", () => {
+    it("aggregates a window's attempts per bucket with latency sum, max and nearest-rank p95; other subscriptions, apps and times excluded", () =>
+      withStore(makeStore, async ({ store: { deliveries: ds } }) => {
+        const s = await created(ds);
+        const t = await created(ds, { name: "t" });
+        const foreign = await created(ds, { app_id: "app2", name: "foreign" });
+        const ds1 = Array.from({ length: 45 }, (_, i) => delivery(i + 1));
+        await ds.fanOut("app1", s.id, ds1, 45);
+        const dt = delivery(1);
+        await ds.fanOut("app1", t.id, [dt], 1);
+        const df = delivery(1);
+        await ds.fanOut("app2", foreign.id, [df], 1);
+        const at = (sub: Subscription, d: NewDelivery, n: number, at_ms: number, status_code: number | null, latency_ms: number) =>
+          attempt(sub, d, n, { at_ms, status_code, latency_ms, error: status_code === null ? "timeout" : null });
+        // Window [NOW, NOW + 3 min) in 1-minute buckets. Bucket 0: 40 attempts (latency 1..40, 2xx but
+        // every 4th a 500); bucket 2: a 299, a 300 (not a success) and a network error. Bucket 1 is empty.
+        const inWindow = ds1.slice(0, 40).map((d, i) => at(s, d, 1, NOW + i * 1000, (i + 1) % 4 === 0 ? 500 : 200, i + 1));
+        inWindow.push(at(s, ds1[40]!, 1, NOW + 120_000, 299, 100.25), at(s, ds1[41]!, 1, NOW + 179_999, 300, 0.5), at(s, ds1[42]!, 1, NOW + 150_000, null, 900));
+        // A second attempt of a delivery counts too.
+        inWindow.push(at(s, ds1[0]!, 2, NOW + 121_000, 204, 50));
+        await ds.recordAttempts(inWindow);
+        await ds.recordAttempts([
+          at(s, ds1[43]!, 1, NOW - 1, 200, 5000), // before the window
+          at(s, ds1[44]!, 1, NOW + 180_000, 200, 5000), // at its (exclusive) end
+          at(t, dt, 1, NOW + 1000, 200, 7000), // another subscription
+          at(foreign, df, 1, NOW + 1000, 200, 7000), // another app
+        ]);
+        const stats = await ds.attemptStats("app1", s.id, { sinceMs: NOW, untilMs: NOW + 180_000, bucketMs: 60_000 });
+        expect(stats.buckets.map((b) => b.index)).toEqual([0, 2]);
+        const [b0, b2] = stats.buckets;
+        expect(b0).toMatchObject({ index: 0, attempts: 40, succeeded: 30, max_latency_ms: 40 });
+        expect(b0!.sum_latency_ms).toBeCloseTo(820, 6);
+        expect(b2).toMatchObject({ index: 2, attempts: 4, succeeded: 2, max_latency_ms: 900 });
+        expect(b2!.sum_latency_ms).toBeCloseTo(100.25 + 0.5 + 900 + 50, 6);
+        // 44 latencies: 0.5, 1..40, 50, 100.25, 900; the ceil(0.95 * 44) = 42nd smallest is 50.
+        expect(stats.p95_latency_ms).toBe(50);
+
+        // Other windows and bucket sizes over the same rows.
+        const late = await ds.attemptStats("app1", s.id, { sinceMs: NOW + 120_000, untilMs: NOW + 180_001, bucketMs: 30_000 });
+        expect(late.buckets.map((b) => [b.index, b.attempts, b.succeeded])).toEqual([[0, 2, 2], [1, 2, 0], [2, 1, 1]]);
+        expect(late.p95_latency_ms).toBe(5000);
+        const early = await ds.attemptStats("app1", s.id, { sinceMs: NOW - 1, untilMs: NOW + 1, bucketMs: 1 });
+        expect(early.buckets.map((b) => [b.index, b.attempts, b.sum_latency_ms])).toEqual([[0, 1, 5000], [1, 1, 1]]);
+        expect((await ds.attemptStats("app1", t.id, { sinceMs: NOW, untilMs: NOW + 180_000, bucketMs: 60_000 })).buckets).toEqual([
+          { index: 0, attempts: 1, succeeded: 1, sum_latency_ms: 7000, max_latency_ms: 7000 },
+        ]);
+        const none = { buckets: [], p95_latency_ms: null };
+        expect(await ds.attemptStats("app2", s.id, { sinceMs: NOW, untilMs: NOW + 180_000, bucketMs: 60_000 })).toEqual(none);
+        expect(await ds.attemptStats("app1", "sub_nope", { sinceMs: NOW, untilMs: NOW + 180_000, bucketMs: 60_000 })).toEqual(none);
+        expect(await ds.attemptStats("app1", s.id, { sinceMs: NOW + 60_000, untilMs: NOW + 120_000, bucketMs: 60_000 })).toEqual(none);
+      }));
+
+    it("covers every attempt of a long delivery log: no cap on the deliveries read", () =>
+      withStore(makeStore, async ({ store: { deliveries: ds } }) => {
+        const s = await created(ds);
+        const n = 25_000;
+        const list = Array.from({ length: n }, (_, i) => delivery(i + 1));
+        for (let i = 0; i < n; i += 5000) await ds.fanOut("app1", s.id, list.slice(i, i + 5000), i + 5000);
+        // Oldest deliveries attempted long before the window; the newest 1,000 (past any 20,000 cap) in it.
+        for (let i = 0; i < n; i += 5000) {
+          await ds.recordAttempts(list.slice(i, i + 5000).map((d, j) => attempt(s, d, 1, { at_ms: i + j < n - 1000 ? NOW - 86_400_000 : NOW + (i + j - (n - 1000)), status_code: 200, latency_ms: (i + j) % 100 })));
+        }
+        const stats = await ds.attemptStats("app1", s.id, { sinceMs: NOW, untilMs: NOW + 1000, bucketMs: 500 });
+        expect(stats.buckets.map((b) => [b.index, b.attempts, b.succeeded, b.max_latency_ms])).toEqual([[0, 500, 500, 99], [1, 500, 500, 99]]);
+        // Latencies 0..99 ten times each: the 950th smallest is 94.
+        expect(stats.p95_latency_ms).toBe(94);
+      }));
+  });
+
   describeDeliveryClaims(makeStore);
 
   describe("DeliveryStore: leases", () => {

@@ -17,6 +17,12 @@ const INDEXES = [
     name: "type_events",
     copy: "INSERT OR IGNORE INTO type_events (app_id, type, seq) SELECT app_id, type, seq FROM events WHERE pos > ? AND pos <= ? ORDER BY app_id, type, seq",
   },
+  {
+    // Not an index, but folded the same way: the group-commit writer does not write subject_counters
+    // (it keeps them in memory, see statements.ts); a counter row is exact only for events up to upto_pos.
+    name: "subject_counters",
+    copy: "INSERT INTO subject_counters (app_id, user_id, last_seq) SELECT app_id, user_id, max(subject_seq) FROM events WHERE pos > ? AND pos <= ? AND user_id IS NOT NULL GROUP BY app_id, user_id ORDER BY app_id, user_id ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+  },
 ] as const;
 
 export type LazyIndexName = (typeof INDEXES)[number]["name"];
@@ -40,17 +46,19 @@ export class LazyIndexer {
     }));
   }
 
-  /** Events recorded but not yet in every index. */
-  backlog(): number {
-    return (this.head.get() as number) - (this.lowest.get() as number);
+  /** Events recorded but not yet in every index (or in `only`). */
+  backlog(only?: LazyIndexName): number {
+    const upto = only === undefined ? this.lowest : this.indexes[INDEXES.findIndex((i) => i.name === only)]!.state;
+    return (this.head.get() as number) - (upto.get() as number);
   }
 
-  /** Brings each index up to `max` positions further, in one transaction; returns the most positions any index covered. */
-  run(max: number): number {
+  /** Brings each index (or `only`) up to `max` positions further, in one transaction; returns the most positions any index covered. */
+  run(max: number, only?: LazyIndexName): number {
     const tx = this.db.transaction(() => {
       const head = this.head.get() as number;
       let covered = 0;
-      for (const i of this.indexes) {
+      for (const [k, i] of this.indexes.entries()) {
+        if (only !== undefined && INDEXES[k]!.name !== only) continue;
         const from = i.state.get() as number;
         const to = Math.min(head, from + max);
         if (to <= from) continue;

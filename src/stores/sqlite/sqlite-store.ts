@@ -211,6 +211,8 @@ function configure(db: Database.Database, options: SqliteStoreOptions): void {
   }
   db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
   db.pragma("foreign_keys = ON");
+  // The writer checkpoints when idle (writer-core.ts); a commit here must not block the event loop doing it.
+  db.pragma("wal_autocheckpoint = 0");
 }
 
 function toEnvelope(r: EventRow): Envelope {

@@ -1,6 +1,10 @@
 import type Database from "better-sqlite3";
 import { IdempotencyConflictError } from "../../core/errors.js";
 import type { AppendInput, AppendResult } from "../../core/ports/store.js";
+import { unindexedFrom } from "./lazy-index.js";
+
+/** Beyond this many users the cache is dropped and rebuilt from the table (bounded memory). */
+const MAX_CACHED_SUBJECTS = 200_000;
 
 /** 32 x 9 = 288 parameters, well under SQLite's limit (32,766). */
 const INSERT_ROWS = [32, 8, 1];
@@ -21,27 +25,48 @@ interface ExistingRow {
 export class AppendStatements {
   private readonly findById: Database.Statement;
   private readonly bumpApp: Database.Statement;
+  /** The true last subject_seq of one user: its counter row, or a later event not yet folded into it. */
   private readonly readSubject: Database.Statement;
-  /** Counter upserts for this many users at once, largest first. */
+  /** Counter upserts for this many users at once, largest first (transactional emits only). */
   private readonly writeSubjects: [number, Database.Statement][];
   /** Statements inserting this many rows at once, largest first. */
   private readonly inserts: [number, Database.Statement][];
   private readonly dataVersion: Database.Statement;
-  /** Last subject_seq per (app, user), valid while no other connection has committed. */
+  private readonly readCounter: Database.Statement;
+  private readonly countersUpto: Database.Statement;
+  private readonly headPos: Database.Statement;
+  private readonly lastByUser: Database.Statement;
+  /**
+   * The writer's subject counters: the last subject_seq of every user with an event after the
+   * folded position (see lazy-index.ts) or seen since, complete for events up to `scannedTo`.
+   */
   private readonly subjects = new Map<string, number>();
+  private scannedTo = -1;
   private seenVersion = -1;
 
   /**
    * `cacheSubjects`: only for a connection whose transactions we control (the writer thread), since
    * a rollback we do not see would leave the cache ahead of the table. Call invalidate() after a rollback.
+   * With it, subject_counters is not written at all on the commit path: the lazy indexer folds
+   * events into it in chunks, and the cache is rebuilt from the counters plus the unfolded tail.
    */
   constructor(db: Database.Database, private readonly cacheSubjects = false) {
     this.dataVersion = db.prepare("PRAGMA data_version").pluck();
-    this.readSubject = db.prepare("SELECT last_seq FROM subject_counters WHERE app_id = ? AND user_id = ?").pluck();
+    // `+`: scan the tail by rowid range, not the whole app through the (app_id, seq) index.
+    this.readSubject = db
+      .prepare(
+        `SELECT max(coalesce((SELECT last_seq FROM subject_counters WHERE app_id = ? AND user_id = ?), 0),
+                coalesce((SELECT max(subject_seq) FROM events WHERE pos > ${unindexedFrom("subject_counters")} AND +app_id = ? AND +user_id = ?), 0))`,
+      )
+      .pluck();
+    this.readCounter = db.prepare("SELECT last_seq FROM subject_counters WHERE app_id = ? AND user_id = ?").pluck();
+    this.countersUpto = db.prepare(`SELECT ${unindexedFrom("subject_counters")}`).pluck();
+    this.headPos = db.prepare("SELECT coalesce(max(pos), 0) FROM events").pluck();
+    this.lastByUser = db.prepare("SELECT app_id, user_id, max(subject_seq) AS last FROM events WHERE pos > ? AND pos <= ? AND user_id IS NOT NULL GROUP BY app_id, user_id");
     this.writeSubjects = INSERT_ROWS.map((rows) => [
       rows,
       db.prepare(
-        `INSERT INTO subject_counters (app_id, user_id, last_seq) VALUES ${Array(rows).fill("(?, ?, ?)").join(", ")} ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = excluded.last_seq`,
+        `INSERT INTO subject_counters (app_id, user_id, last_seq) VALUES ${Array(rows).fill("(?, ?, ?)").join(", ")} ON CONFLICT (app_id, user_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)`,
       ),
     ]);
     this.findById = db.prepare("SELECT app_id, seq, subject_seq, type, payload FROM events WHERE id = ?");
@@ -78,7 +103,32 @@ export class AppendStatements {
 
   invalidate(): void {
     this.subjects.clear();
+    this.scannedTo = -1;
     this.seenVersion = -1;
+  }
+
+  /**
+   * Brings the cache up to the table (inside the write transaction, hence one snapshot). After
+   * invalidate() it starts from the counters' folded position; when another connection has
+   * committed, only the events since the last scan are read (ours among them: taking the max is harmless).
+   */
+  private syncSubjects(): void {
+    const version = this.dataVersion.get() as number;
+    if (this.subjects.size > MAX_CACHED_SUBJECTS) this.invalidate();
+    const head = this.headPos.get() as number;
+    if (version === this.seenVersion && this.scannedTo >= 0) {
+      // Nobody else has committed: every event up to head is ours, hence cached. Moving the mark
+      // keeps the scan after another connection's commit as short as that commit.
+      this.scannedTo = head;
+      return;
+    }
+    this.seenVersion = version;
+    const from = this.scannedTo >= 0 ? this.scannedTo : (this.countersUpto.get() as number);
+    for (const r of this.lastByUser.iterate(from, head) as Iterable<{ app_id: string; user_id: string; last: number }>) {
+      const key = subjectKey(r.app_id, r.user_id);
+      if (!(r.last <= (this.subjects.get(key) ?? 0))) this.subjects.set(key, r.last);
+    }
+    this.scannedTo = head;
   }
 
   /** Inserts fresh events (no duplicates among them), assigning seq and subject_seq in input order. */
@@ -121,24 +171,25 @@ export class AppendStatements {
       nextSeq.set(firstApp, (this.bumpApp.get(firstApp, firstCount) as number) - firstCount + 1);
       if (perApp) for (const [app, n] of perApp) nextSeq.set(app, (this.bumpApp.get(app, n) as number) - n + 1);
     }
-    if (this.cacheSubjects) {
-      // data_version moves only when another connection commits; then our cache may be stale.
-      const version = this.dataVersion.get() as number;
-      if (version !== this.seenVersion) this.subjects.clear();
-      this.seenVersion = version;
-    }
+    if (this.cacheSubjects) this.syncSubjects();
     // From here on the per-user counts become "next subject_seq" values.
     const counters: unknown[] = [];
     for (const [app, users] of perSubject) {
       for (const [user, n] of users) {
-        const key = this.cacheSubjects ? subjectKey(app, user) : "";
-        const last = (this.cacheSubjects ? this.subjects.get(key) : undefined) ?? ((this.readSubject.get(app, user) as number | undefined) ?? 0);
-        counters.push(app, user, last + n);
-        if (this.cacheSubjects) this.subjects.set(key, last + n);
-        users.set(user, last + 1);
+        if (this.cacheSubjects) {
+          // Not in the cache: no event of this user after the folded position, so its row is exact.
+          const key = subjectKey(app, user);
+          const last = this.subjects.get(key) ?? ((this.readCounter.get(app, user) as number | undefined) ?? 0);
+          this.subjects.set(key, last + n);
+          users.set(user, last + 1);
+        } else {
+          const last = (this.readSubject.get(app, user, app, user) as number | undefined) ?? 0;
+          counters.push(app, user, last + n);
+          users.set(user, last + 1);
+        }
       }
     }
-    this.runChunked(this.writeSubjects, counters, 3);
+    if (counters.length > 0) this.runChunked(this.writeSubjects, counters, 3);
     for (let k = 0; k < inputs.length; k++) {
       const i = inputs[k]!;
       const seq = nextSeq.get(i.app_id)!;

@@ -46,8 +46,9 @@ interface Slot extends PendingDelivery {
  * workers; this runner keeps it among its own attempts. Results are recorded in one batch per tick.
  */
 export class SubscriptionRunner {
-  /** Claimed and due, in claim order. */
+  /** Claimed and due, in claim order, from `head` on: started slots are skipped, not spliced out, since dispatch runs after every attempt. */
   private queue: Slot[] = [];
+  private head = 0;
   /** Claimed, waiting for a retry that is due soon (the claim is kept and renewed meanwhile). */
   private waiting = new Map<string, Slot>();
   /** Every delivery this runner holds a claim on (queued, waiting or in flight). */
@@ -230,10 +231,13 @@ export class SubscriptionRunner {
     const max = this.d.maxInFlight;
     if (this.sub.ordering === "seq") return this.held.size === 0 ? 1 : 0;
     // Subject heads are claimed one per subject; a batch beyond what can start is not worth holding.
-    if (this.sub.ordering === "subject") return Math.max(0, max - this.inFlight - this.queue.length);
-    // Unordered: a few rounds of work per claim, claimed again at half.
-    const batch = Math.max(4 * max, 64);
-    return this.queue.length <= batch / 2 ? batch - this.queue.length : 0;
+    const queued = this.queue.length - this.head;
+    if (this.sub.ordering === "subject") return Math.max(0, max - this.inFlight - queued);
+    // Unordered: a claim rides the writer's next commit, so it can take tens of milliseconds on a busy
+    // disk; keeping several rounds of work in hand and topping up at three quarters hides that wait.
+    // Not more: what one worker holds, the others cannot share.
+    const batch = Math.max(8 * max, 256);
+    return queued <= (batch * 3) / 4 ? batch - queued : 0;
   }
 
   private async claim(limit: number): Promise<void> {
@@ -284,16 +288,19 @@ export class SubscriptionRunner {
   private dispatch(): void {
     if (this.stopped) return;
     const cap = this.sub.ordering === "seq" ? 1 : this.d.maxInFlight;
-    if (this.inFlight < cap && this.queue.length > 0) {
+    if (this.inFlight < cap && this.queue.length > this.head) {
       const rest: Slot[] = [];
-      let i = 0;
+      let i = this.head;
       for (; i < this.queue.length && this.inFlight < cap; i++) {
         const s = this.queue[i]!;
         // The store hands out one head per subject; this guards a head claimed again after its claim lapsed here.
         if (this.sub.ordering === "subject" && s.subject !== null && this.busySubjects.has(s.subject)) rest.push(s);
         else this.start(s);
       }
-      this.queue = rest.length === 0 ? this.queue.slice(i) : [...rest, ...this.queue.slice(i)];
+      if (rest.length > 0) (this.queue = [...rest, ...this.queue.slice(i)]), (this.head = 0);
+      else if (i === this.queue.length) (this.queue = []), (this.head = 0);
+      else if (i >= 1024) (this.queue = this.queue.slice(i)), (this.head = 0);
+      else this.head = i;
     }
     clearTimeout(this.timer);
     let nextDue = Number.POSITIVE_INFINITY;
@@ -318,17 +325,21 @@ export class SubscriptionRunner {
         if (s.subject !== null) this.busySubjects.delete(s.subject);
         this.attempts.delete(p);
         if (this.sub.ordering !== "none") this.claimMore = true;
-        this.wake();
+        // Refill from the queue now: a pump may be awaiting a claim round trip, and waiting for it would idle the freed slot.
+        this.dispatch();
+        if (this.claimMore || this.fanoutNeeded) this.wake();
       });
     this.attempts.add(p);
   }
 
-  private async validSecrets(): Promise<string[]> {
-    const now = this.d.now();
-    if (!this.secrets || now - this.secrets.at > 1000) {
-      const list = await this.d.deliveries.getSecrets(this.sub.app_id, this.sub.id, now);
-      this.secrets = { at: now, values: list.map((x) => x.secret) };
-    }
+  /** The cached list while fresh (no await: this runs for every attempt), else undefined. */
+  private freshSecrets(now: number): string[] | undefined {
+    return this.secrets && now - this.secrets.at <= 1000 ? this.secrets.values : undefined;
+  }
+
+  private async loadSecrets(now: number): Promise<string[]> {
+    const list = await this.d.deliveries.getSecrets(this.sub.app_id, this.sub.id, now);
+    this.secrets = { at: now, values: list.map((x) => x.secret) };
     return this.secrets.values;
   }
 
@@ -348,7 +359,7 @@ export class SubscriptionRunner {
       const request = buildWebhookRequest(event as Envelope, {
         id: sub.id,
         format: sub.format,
-        secrets: await this.validSecrets(),
+        secrets: this.freshSecrets(at) ?? (await this.loadSecrets(at)),
         headers: sub.destination.headers,
         authgearSignature: sub.authgear_signature,
       }, { nowSeconds: Math.floor(at / 1000), userAgent: this.d.userAgent });
@@ -366,16 +377,14 @@ export class SubscriptionRunner {
     }
     // A retry due within a third of the lease stays with this worker (its timer); a later one goes back to every worker.
     const keep = next !== null && next - done <= this.d.leaseMs / 3;
-    const result: AttemptResult = {
-      ...this.result(s, n, at, { state, reason: c.outcome === "delivered" ? null : c.reason }),
-      status_code: res.status ?? null,
-      latency_ms: res.latencyMs,
-      error: res.error ?? null,
-      response_head: res.responseHead ?? null,
-      next_attempt_at_ms: next,
-      flagged: c.flagged ?? null,
-      ...(keep ? { keep_claim: true } : {}),
-    };
+    const result = this.result(s, n, at, { state, reason: c.outcome === "delivered" ? null : c.reason });
+    result.status_code = res.status ?? null;
+    result.latency_ms = res.latencyMs;
+    result.error = res.error ?? null;
+    result.response_head = res.responseHead ?? null;
+    result.next_attempt_at_ms = next;
+    result.flagged = c.flagged ?? null;
+    if (keep) result.keep_claim = true;
     this.finish(s, result);
     if (c.outcome === "delivered") {
       this.failingSince = null;

@@ -8,7 +8,8 @@ import type { DecisionRecord } from "../../core/hooks/decision.js";
  */
 export interface DeliveryOpArgs {
   fanOut: { app_id: string; subscription_id: string; deliveries: NewDelivery[]; cursor: number | null; from?: number; now: number };
-  recordAttempts: { results: AttemptResult[] };
+  /** packAttempts' flat array: one structured clone of plain values, not an object per attempt. */
+  recordAttempts: { flat: unknown[] };
   claimPending: { app_id: string; subscription_id: string; owner: string; o: ClaimOptions };
   renewClaims: { owner: string; untilMs: number };
   releaseClaims: { owner: string };
@@ -65,19 +66,46 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
       }
       return records.length;
     },
-    recordAttempts({ results }) {
-      for (const r of results) {
-        const pos = posOf.get(r.delivery_id) as number | undefined;
+    recordAttempts({ flat }) {
+      // A run of successes of one subscription sets the same columns: only the last one is written.
+      let ok: { at: number; app: string; sub: string } | undefined;
+      const flushSuccess = () => ok && (success.run(ok.at, ok.app, ok.sub), (ok = undefined));
+      for (let i = 0; i < flat.length; i += ATTEMPT_FIELDS) {
+        const [app_id, subscription_id, delivery_id, n, at_ms, status_code, latency_ms, error, response_head, state, next_attempt_at_ms, flagged, reason, keep] =
+          flat.slice(i, i + ATTEMPT_FIELDS) as PackedAttempt;
+        const pos = posOf.get(delivery_id) as number | undefined;
         if (pos === undefined) continue; // the subscription was deleted meanwhile
-        insertAttempt.run(pos, r.n, r.at_ms, r.status_code, r.latency_ms, r.error, r.response_head);
-        const keep = r.state === "pending" && r.keep_claim === true ? 1 : 0;
-        updateDelivery.run(r.state, r.n, r.next_attempt_at_ms, r.flagged, r.reason, r.at_ms, keep, keep, pos);
-        if (r.state === "delivered") success.run(r.at_ms, r.app_id, r.subscription_id);
-        else failure.run(r.at_ms, r.at_ms, r.error ?? (r.status_code !== null ? `HTTP ${r.status_code}` : "failed"), r.app_id, r.subscription_id);
+        insertAttempt.run(pos, n, at_ms, status_code, latency_ms, error, response_head);
+        updateDelivery.run(state, n, next_attempt_at_ms, flagged, reason, at_ms, keep, keep, pos);
+        if (ok && (ok.app !== app_id || ok.sub !== subscription_id)) flushSuccess();
+        if (state === "delivered") ok = { at: at_ms, app: app_id, sub: subscription_id };
+        else {
+          flushSuccess();
+          failure.run(at_ms, at_ms, error ?? (status_code !== null ? `HTTP ${status_code}` : "failed"), app_id, subscription_id);
+        }
       }
-      return results.length;
+      flushSuccess();
+      return flat.length / ATTEMPT_FIELDS;
     },
   };
+}
+
+type PackedAttempt = [
+  app_id: string, subscription_id: string, delivery_id: string, n: number, at_ms: number, status_code: number | null, latency_ms: number,
+  error: string | null, response_head: string | null, state: AttemptResult["state"], next_attempt_at_ms: number | null, flagged: string | null,
+  reason: string | null, keep_claim: 0 | 1,
+];
+const ATTEMPT_FIELDS = 14;
+
+/** Attempt results as one flat array for the writer thread (see DeliveryOpArgs.recordAttempts). */
+export function packAttempts(results: readonly AttemptResult[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of results) {
+    // Only a pending result keeps its claim: a final one always releases it.
+    const keep = r.state === "pending" && r.keep_claim === true ? 1 : 0;
+    out.push(r.app_id, r.subscription_id, r.delivery_id, r.n, r.at_ms, r.status_code, r.latency_ms, r.error, r.response_head, r.state, r.next_attempt_at_ms, r.flagged, r.reason, keep);
+  }
+  return out;
 }
 
 const PENDING_COLUMNS = "pos, id, event_id, seq, subject, attempts, next_attempt_at";

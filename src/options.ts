@@ -21,6 +21,9 @@ export const AuthbusOptionsSchema = Type.Object(
         {
           schema: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_]{0,62}$", description: "Schema holding Authbus's tables. Default: authbus." })),
           poolSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 200, description: "Connections in the pool. Default: 10." })),
+          reconnectTimeoutMs: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 3_600_000, description: "How long work waits for PostgreSQL to come back (a restart, a failover) before failing with store_failed. Default: 30000." }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -61,7 +64,7 @@ export const AuthbusOptionsSchema = Type.Object(
         {
           enabled: Type.Optional(Type.Boolean({ description: "Run the delivery engine in this process. Default: true." })),
           maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: "Deliveries in flight at once per subscription. Default: 32." })),
-          leaseMs: Type.Optional(Type.Integer({ minimum: 100, description: "How long delivery leadership lasts without renewal. Default: 15000." })),
+          leaseMs: Type.Optional(Type.Integer({ minimum: 100, description: "How long a worker holds claimed deliveries without renewing them; a dead worker's claims are taken over after it. Default: 15000." })),
           connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Webhook connect timeout. Default: 10000." })),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: "Webhook total timeout. Default: 15000." })),
         },

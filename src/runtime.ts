@@ -67,6 +67,7 @@ export function openRuntime(o: AuthbusOptions): Runtime {
           connectionString: location.connectionString,
           schema: o.postgres?.schema,
           poolSize: o.postgres?.poolSize,
+          reconnectTimeoutMs: o.postgres?.reconnectTimeoutMs,
           onError: (e) => onError(e, { handler: "store", attempt: 0, retryInMs: 0 }),
         })
       : createSqliteStore({ filename: location.filename, synchronous: o.sqlite?.synchronous ?? "FULL", writerThread: o.sqlite?.writerThread });

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { createAuthbus, type Authbus } from "../src/index.js";
 import type { Envelope } from "../src/core/envelope.js";
 import { buildWebhookRequest, webhookUserAgent } from "../src/core/delivery/webhook-request.js";
-import { readAuthbusVersion } from "../src/destinations/webhook/webhook-sender.js";
+import { readAuthbusVersion } from "../src/version.js";
 import { fmt, summarize, tempDir } from "./lib.js";
 import { startReceiverProcess, wallNow, type ReceiverHandle } from "./receiver-process.js";
 import type { QueueRun } from "./baselines/bullmq.js";

@@ -20,7 +20,7 @@ import type { AuthbusOptions } from "./options.js";
 import { createHookService, type HookService } from "./hooks/hook-service.js";
 import { runGuarded } from "./hooks/guard.js";
 import type { DeliveryEngine } from "./delivery/engine.js";
-import type { WebhookSend } from "./delivery/sender.js";
+import type { WebhookSend } from "./core/ports/destinations.js";
 import { createSubscriptionsApi } from "./delivery/subscriptions-api.js";
 import { classifyAddress, ipLiteralOf } from "./net/ssrf-guard.js";
 import { createStoredHooksApi, type StoredHooksApi } from "./hooks/stored-hooks.js";

@@ -16,7 +16,7 @@ import type { Envelope } from "../core/envelope.js";
 import type { EventStore } from "../core/ports/store.js";
 import type { Delivery, DeliveryState, DeliveryStore, NewDelivery, Page, Subscription, SubscriptionHealth } from "../core/ports/deliveries.js";
 import type { DeliveryEngine } from "./engine.js";
-import type { WebhookSend } from "./sender.js";
+import type { WebhookSend } from "../core/ports/destinations.js";
 import { validateSubscriptionInput, type CreateSubscriptionInputT, type UpdateSubscriptionInputT } from "./subscription-input.js";
 
 /** Rotated-out secrets keep signing this long (SPEC §4). */

@@ -5,7 +5,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { ERROR_CODES, type ErrorCode } from "../core/errors.js";
-import { readAuthbusVersion } from "../destinations/webhook/webhook-sender.js";
+import { readAuthbusVersion } from "../version.js";
 import type { RouteDef } from "./route-table.js";
 import { Problem } from "./schemas.js";
 

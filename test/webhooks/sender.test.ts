@@ -7,7 +7,8 @@ import { classifyResponse } from "../../src/core/delivery/classify.js";
 import { buildWebhookRequest, webhookUserAgent, type WebhookTarget } from "../../src/core/delivery/webhook-request.js";
 import type { Envelope } from "../../src/core/envelope.js";
 import { generateSecret } from "../../src/core/signing/standard-webhooks.js";
-import { createWebhookSender, readAuthbusVersion, type WebhookSender, type WebhookSenderOptions } from "../../src/destinations/webhook/webhook-sender.js";
+import { createWebhookSender, type WebhookSender, type WebhookSenderOptions } from "../../src/destinations/webhook/webhook-sender.js";
+import { readAuthbusVersion } from "../../src/version.js";
 
 interface Received {
   method: string;

@@ -10,7 +10,7 @@
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsMessage } from "../../core/delivery/nats-message.js";
-import type { WebhookSendResult } from "../../delivery/sender.js";
+import type { WebhookSendResult } from "../../core/ports/destinations.js";
 
 export interface NatsPublisherOptions {
   /** One URL or a comma-separated list (`nats://a:4222,nats://b:4222`). Credentials may be in the URL. */

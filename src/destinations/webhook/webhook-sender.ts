@@ -4,7 +4,6 @@
  * never a throw, because each one is logged as an attempt. Connections are pooled per origin
  * (keep-alive) on the shared SSRF-guarded agent; redirects are never followed.
  */
-import { readFileSync } from "node:fs";
 import type { Agent } from "undici";
 import { createGuardedAgent, findSsrfRefusal } from "../../net/http-client.js";
 
@@ -242,16 +241,6 @@ function createDeadlines(totalTimeoutMs: number) {
       timer = undefined;
     },
   };
-}
-
-/**
- * The package version for the `user-agent` (`webhookUserAgent(readAuthbusVersion())`). The path
- * is the same from src/ and dist/: both sit one level below the package root.
- */
-export function readAuthbusVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
-  if (typeof pkg.version !== "string") throw new Error("package.json has no version");
-  return pkg.version;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

@@ -1,4 +1,7 @@
-/** What the engine needs from a webhook transport: one POST, never throwing for HTTP-level problems. */
+/**
+ * The destination port: what the delivery engine needs from a transport (an HTTP POST, a JetStream
+ * publish). One attempt, never throwing for transport-level problems: every outcome is a result.
+ */
 export interface WebhookSendResult {
   status?: number;
   latencyMs: number;

@@ -4,6 +4,7 @@
  */
 import type { Delivery, DeliveryAttempt, Subscription, SubscriptionHealth } from "../core/ports/deliveries.js";
 import type { StoredHook } from "../core/ports/tenancy.js";
+import type { StatsBucket, SubscriptionStats } from "../delivery/subscriptions-api.js";
 
 // The API's shapes are the ports' own (type-only imports: nothing of the server is bundled).
 export type { Delivery, Subscription };
@@ -106,25 +107,9 @@ export interface Envelope {
   payload: Record<string, unknown>;
   context: { app_id: string; timestamp: number; user_id?: string; [k: string]: unknown };
 }
-export interface Bucket {
-  start: string;
-  attempts: number;
-  succeeded: number;
-  failed: number;
-  avg_latency_ms: number | null;
-  max_latency_ms: number | null;
-}
-export interface Stats {
-  window_seconds: number;
-  bucket_seconds: number;
-  attempts: number;
-  succeeded: number;
-  failed: number;
-  success_rate: number | null;
-  avg_latency_ms: number | null;
-  p95_latency_ms: number | null;
-  buckets: Bucket[];
-}
+export type Bucket = StatsBucket;
+/** `GET /v1/subscriptions/{id}/stats`: the library's stats with the window in seconds. */
+export type Stats = Omit<SubscriptionStats, "since" | "until" | "bucket_ms"> & { window_seconds: number; bucket_seconds: number };
 export interface HookAnswer {
   hook_id: string;
   kind: string;

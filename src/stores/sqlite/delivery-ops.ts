@@ -110,27 +110,33 @@ export function packAttempts(results: readonly AttemptResult[]): unknown[] {
 
 const PENDING_COLUMNS = "pos, id, event_id, seq, subject, attempts, next_attempt_at";
 // A candidate is due and not held by a live claim (an owner's own live claims are already in its hands).
-const FREE = "d.subscription_id = @sub AND d.state = 'pending' AND d.app_id = @app AND d.next_attempt_at <= @now AND (d.claimed_by IS NULL OR d.claim_until <= @now)";
+// `+d.app_id`: with app_id usable, SQLite prefers deliveries_by_subscription (two equalities) and
+// walks every delivery the subscription ever had, delivered ones included, on each claim; the
+// partial pending index holds only what is still to deliver.
+const FREE = "d.subscription_id = @sub AND d.state = 'pending' AND +d.app_id = @app AND d.next_attempt_at <= @now AND (d.claimed_by IS NULL OR d.claim_until <= @now)";
 /** No pending delivery of the same scope with a lower seq (the head of the line). */
 const isHead = (scope: string) =>
   `NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.subscription_id = d.subscription_id AND x.state = 'pending' ${scope} AND (x.seq < d.seq OR (x.seq = d.seq AND x.pos < d.pos)))`;
-/** No pending delivery of the same scope held by another owner's live claim. */
+/** No pending delivery of the same scope held by another owner's live claim (the claimed index is small; the pending one may hold a backlog of millions). */
 const noneClaimedByOthers = (scope: string) =>
-  `NOT EXISTS (SELECT 1 FROM deliveries c WHERE c.subscription_id = d.subscription_id AND c.claimed_by IS NOT NULL ${scope} AND c.claimed_by <> @owner AND c.claim_until > @now AND c.state = 'pending')`;
+  `NOT EXISTS (SELECT 1 FROM deliveries c INDEXED BY deliveries_claimed WHERE c.subscription_id = d.subscription_id AND c.claimed_by IS NOT NULL ${scope} AND c.claimed_by <> @owner AND c.claim_until > @now AND c.state = 'pending')`;
+
+/** Candidates for a claim, per ordering (exported for the query-plan test). */
+export const CLAIM_CANDIDATES_SQL: Record<ClaimOptions["ordering"], string> = {
+  none: `SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE} ORDER BY d.pos LIMIT @limit`,
+  // The head itself, then the checks: filtering first would scan the whole backlog when the head is not free.
+  seq: `SELECT ${PENDING_COLUMNS} FROM (SELECT * FROM deliveries WHERE subscription_id = @sub AND state = 'pending' AND +app_id = @app ORDER BY seq, pos LIMIT 1) d
+       WHERE ${FREE} AND ${noneClaimedByOthers("")} LIMIT @limit`,
+  subject: `SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE}
+       AND (d.subject IS NULL OR (${isHead("AND x.subject = d.subject")} AND ${noneClaimedByOthers("AND c.subject = d.subject")})) ORDER BY d.pos LIMIT @limit`,
+};
 
 /** The ordering rules of DeliveryStore.claimPending, as statements run inside one writer transaction. */
 function createClaimStatements(db: Database.Database) {
   const candidates = {
-    none: db.prepare(`SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE} ORDER BY d.pos LIMIT @limit`),
-    // The head itself, then the checks: filtering first would scan the whole backlog when the head is not free.
-    seq: db.prepare(
-      `SELECT ${PENDING_COLUMNS} FROM (SELECT * FROM deliveries WHERE subscription_id = @sub AND state = 'pending' AND app_id = @app ORDER BY seq, pos LIMIT 1) d
-       WHERE ${FREE} AND ${noneClaimedByOthers("")} LIMIT @limit`,
-    ),
-    subject: db.prepare(
-      `SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE}
-       AND (d.subject IS NULL OR (${isHead("AND x.subject = d.subject")} AND ${noneClaimedByOthers("AND c.subject = d.subject")})) ORDER BY d.pos LIMIT @limit`,
-    ),
+    none: db.prepare(CLAIM_CANDIDATES_SQL.none),
+    seq: db.prepare(CLAIM_CANDIDATES_SQL.seq),
+    subject: db.prepare(CLAIM_CANDIDATES_SQL.subject),
   };
   const take = db.prepare("UPDATE deliveries SET claimed_by = ?, claim_until = ? WHERE pos = ?");
   return {

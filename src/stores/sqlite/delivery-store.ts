@@ -67,20 +67,24 @@ function toSubscription(r: SubRow): Subscription {
 }
 
 /** Subscriptions and the delivery log on SQLite. Reads and rare admin writes use the main connection; hot writes go through the writer. */
+// `+app_id`: the partial pending index, not every delivery the subscription ever had (see FREE in delivery-ops.ts).
+// Exported for the query-plan test.
+export const PENDING_PAGE_SQL =
+  "SELECT pos, id, event_id, seq, subject, attempts, next_attempt_at FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND pos > ? AND +app_id = ? ORDER BY pos LIMIT ?";
+export const BACKLOG_SQL = "SELECT count(*) AS n, min(created_at) AS oldest FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND +app_id = ?";
+
 export function createSqliteDeliveryStore(db: Database.Database, writer: WriterClient): DeliveryStore {
   const getSub = db.prepare("SELECT * FROM subscriptions WHERE app_id = ? AND id = ?");
   const attemptsOf = db.prepare("SELECT at, status_code, latency_ms, error, response_head FROM delivery_attempts WHERE delivery_pos = ? ORDER BY n");
   const secretsOf = db.prepare("SELECT secrets FROM subscriptions WHERE app_id = ? AND id = ?").pluck();
   // Prepared once: the delivery loop calls these for every page and attempt.
   const fanoutSeq = db.prepare("SELECT fanout_seq FROM subscriptions WHERE app_id = ? AND id = ?").pluck();
-  const pending = db.prepare(
-    "SELECT pos, id, event_id, seq, subject, attempts, next_attempt_at FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND pos > ? AND app_id = ? ORDER BY pos LIMIT ?",
-  );
+  const pending = db.prepare(PENDING_PAGE_SQL);
   const deliveryById = db.prepare("SELECT * FROM deliveries WHERE app_id = ? AND id = ?");
   const healthOf = db.prepare(
     "SELECT state, disabled_reason, last_success_at, last_failure_at, consecutive_failures, failing_since, last_error FROM subscriptions WHERE app_id = ? AND id = ?",
   );
-  const backlogOf = db.prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM deliveries WHERE subscription_id = ? AND state = 'pending' AND app_id = ?");
+  const backlogOf = db.prepare(BACKLOG_SQL);
   // CROSS JOIN keeps attempts (by the time index) outermost: the window bounds the scan, whatever the
   // subscription's history; the planner would otherwise start from all of its deliveries.
   const windowAttempts = "FROM delivery_attempts a CROSS JOIN deliveries d ON d.pos = a.delivery_pos WHERE a.at >= ? AND a.at < ? AND d.subscription_id = ? AND d.app_id = ?";

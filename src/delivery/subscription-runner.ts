@@ -215,7 +215,7 @@ export class SubscriptionRunner {
     for (const s of slots) (lo = Math.min(lo, s.seq)), (hi = Math.max(hi, s.seq));
     // A plain seq range (no type filter: the cheapest read), worth it only when most of it is wanted.
     if (hi - lo >= Math.min(EVENT_SPAN, 4 * slots.length)) return;
-    const events = await this.d.events.query({ app_id: this.sub.app_id, after_seq: lo - 1, limit: hi - lo + 1 });
+    const events = await this.d.events.query({ app_id: this.sub.app_id, after_seq: lo - 1, limit: hi - lo + 1, forRendering: true });
     const byId = new Map(events.map((e) => [e.id, e]));
     for (const s of slots) s.event = byId.get(s.event_id);
   }

@@ -36,6 +36,11 @@ export interface EventQuery {
   /** UNIX seconds, exclusive. */
   until?: number;
   limit: number;
+  /**
+   * The caller only renders these envelopes and hands them to no one else: a store may attach the
+   * JSON text it read them from (keepStoredJson), so `native` splices it instead of serialising again.
+   */
+  forRendering?: boolean;
 }
 
 /** A handle on the caller's own open transaction (outbox pattern). */

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import path from "node:path";
 import { compilePattern } from "../../core/pattern.js";
+import { keepStoredJson } from "../../core/formats/native.js";
 import { StoreError, TransactionRequiredError } from "../../core/errors.js";
 import type { Envelope } from "../../core/envelope.js";
 import type { AppendInput, AppendResult, EventQuery, EventStore, TransactionHandle } from "../../core/ports/store.js";
@@ -113,7 +114,8 @@ export function createSqliteStore(
 
     async query(q: EventQuery): Promise<Envelope[]> {
       const [sql, params] = querySql(q);
-      return (db.prepare(sql).all(...params) as EventRow[]).map(toEnvelope);
+      const rows = db.prepare(sql).all(...params) as EventRow[];
+      return q.forRendering ? rows.map((r) => keepStoredJson(toEnvelope(r), r.payload, r.context)) : rows.map(toEnvelope);
     },
 
     async getEvent(app_id, id) {

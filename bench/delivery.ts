@@ -76,9 +76,11 @@ interface Delivered {
   fanoutRssMb: number;
   deliveryRssMb: number;
   deliveryHeapMb: number;
+  /** CPU time of the delivering process (all its threads) from resume() to stop, per delivery. */
+  cpuUsPerDelivery: number;
 }
 
-type FromDeliverer = { kind: "fanned"; fanoutPerSecond: number; rssMb: number } | { kind: "resumed"; at: number } | { kind: "stopped"; rssMb: number; heapMb: number };
+type FromDeliverer = { kind: "fanned"; fanoutPerSecond: number; rssMb: number } | { kind: "resumed"; at: number } | { kind: "stopped"; rssMb: number; heapMb: number; cpuUs: number };
 
 /**
  * Delivers in a fresh child process, so its RSS is the delivering process's alone: the paused
@@ -108,8 +110,8 @@ async function deliver(file: string, subId: string, pending: number, window: num
     const { at } = await timeout(receiver.reached(), 600_000, `${window} deliveries`);
     const stopped = next("stopped");
     child.send("stop");
-    const { rssMb, heapMb } = await stopped;
-    return { fanoutPerSecond: fanned.fanoutPerSecond, deliveredPerSecond: (window / (at - t1)) * 1000, fanoutRssMb: fanned.rssMb, deliveryRssMb: rssMb, deliveryHeapMb: heapMb };
+    const { rssMb, heapMb, cpuUs } = await stopped;
+    return { fanoutPerSecond: fanned.fanoutPerSecond, deliveredPerSecond: (window / (at - t1)) * 1000, fanoutRssMb: fanned.rssMb, deliveryRssMb: rssMb, deliveryHeapMb: heapMb, cpuUsPerDelivery: cpuUs / window };
   } finally {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     if (child.exitCode === null) child.kill();
@@ -120,20 +122,32 @@ async function deliver(file: string, subId: string, pending: number, window: num
 async function deliverChild(file: string, subId: string, pending: number): Promise<void> {
   const send = (m: FromDeliverer) => process.send!(m);
   let rss = rssSampler();
+  let cpu = process.cpuUsage();
   const t0 = performance.now();
   const bus = open(file, true);
   while ((await bus.subscriptions.health(subId)).backlog < pending) await new Promise((r) => setTimeout(r, 100));
   send({ kind: "fanned", fanoutPerSecond: (pending / (performance.now() - t0)) * 1000, rssMb: rss.stop().rssMb });
+  // BENCH_DELIVERY_PROF=dir: a CPU profile of the main thread from resume() to stop only (no start-up, no fan-out).
+  const profDir = process.env.BENCH_DELIVERY_PROF;
+  const inspector = profDir ? new (await import("node:inspector")).Session() : undefined;
+  const post = (method: string) => new Promise<unknown>((resolve, reject) => inspector!.post(method, (e, r) => (e ? reject(e) : resolve(r))));
   process.on("message", async (m: string) => {
     if (m === "resume") {
+      if (inspector) (inspector.connect(), await post("Profiler.enable"), await post("Profiler.start"));
       rss = rssSampler();
+      cpu = process.cpuUsage();
       const at = wallNow();
       await bus.subscriptions.resume(subId);
       send({ kind: "resumed", at });
     } else if (m === "stop") {
       const peak = rss.stop();
+      const used = process.cpuUsage(cpu);
+      if (inspector) {
+        const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+        fs.writeFileSync(path.join(profDir!, `delivery-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      }
       await bus.close();
-      send({ kind: "stopped", ...peak });
+      send({ kind: "stopped", ...peak, cpuUs: used.user + used.system });
       process.disconnect();
     }
   });
@@ -379,6 +393,39 @@ if (process.argv[2] === "--pg-worker") {
   const three = await pgWorkers(receiver, n, 3);
   console.log(`PostgreSQL ${fmt(n)} deliveries: 1 worker ${fmt(one)}/s, 3 workers ${fmt(three)}/s (${fmt(three / one, 2)}×)`);
   await receiver.close();
+} else if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--throughput-only")) {
+  // Authbus against the raw undici loop only, alternating: `npx tsx bench/delivery.ts --throughput-only [rounds]`.
+  const { rawUndici } = await import("./baselines/raw-undici.js");
+  const receiver = await startReceiverProcess();
+  const rounds = Number(process.argv[process.argv.indexOf("--throughput-only") + 1]) || 3;
+  const dir = tempDir("authbus-bench-delivery-");
+  const userAgent = webhookUserAgent(readAuthbusVersion());
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const file = path.join(dir, `t-${round}.db`);
+      const rec = await record(file, receiver.url, 20_000);
+      const envelopes = await envelopesOf(rec.bus);
+      await rec.bus.close();
+      const requests = envelopes.map((e) => {
+        const r = buildWebhookRequest(e, { id: rec.sub.id, format: "native", secrets: [rec.sub.secret] }, { nowSeconds: Math.floor(Date.now() / 1000), userAgent });
+        if (!r.ok) throw new Error(r.skip);
+        return { body: r.body, headers: r.headers };
+      });
+      const d = await deliver(file, rec.sub.id, 20_000, 20_000, receiver);
+      await receiver.reset(20_000);
+      const t = wallNow();
+      const cpu = process.cpuUsage();
+      await rawUndici(receiver.url, requests, IN_FLIGHT);
+      const raw = (20_000 / ((await receiver.reached()).at - t)) * 1000;
+      const rawCpu = process.cpuUsage(cpu);
+      console.log(
+        `round ${round}: authbus ${fmt(d.deliveredPerSecond)}/s (${fmt(d.cpuUsPerDelivery, 1)} µs CPU each), raw undici ${fmt(raw)}/s (${fmt((rawCpu.user + rawCpu.system) / 20_000, 1)} µs), ratio ${fmt(d.deliveredPerSecond / raw, 2)}`,
+      );
+    }
+  } finally {
+    await receiver.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   const { markdown } = await runDeliveryBenchmark({ quick: process.argv.includes("--quick") || process.env.BENCH_QUICK === "1" });
   console.log(markdown);

@@ -25,7 +25,7 @@ export function keepStoredJson<E extends Envelope>(envelope: E, payload: string,
 export function renderNative(envelope: Envelope): NativeRendering {
   // Rebuilt rather than stringified as is: the key order is part of the documented output,
   // and an envelope object assembled elsewhere (store row, spread) may carry another order.
-  const { id, seq, subject_seq, type, payload, context } = envelope;
+  const { id, seq, subject_seq, type } = envelope;
   const stored = storedJson.get(envelope);
   if (stored) {
     // Webhook delivery renders every event once per subscription: this saves serialising the objects again.
@@ -34,6 +34,6 @@ export function renderNative(envelope: Envelope): NativeRendering {
   }
   return {
     contentType: "application/json",
-    body: JSON.stringify({ id, seq, subject_seq, type, payload, context }),
+    body: JSON.stringify({ id, seq, subject_seq, type, payload: envelope.payload, context: envelope.context }),
   };
 }

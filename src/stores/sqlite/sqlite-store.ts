@@ -71,6 +71,7 @@ export function createSqliteStore(
     (byApp) => notify(new Map(byApp)),
     options.writerThread ?? true,
   );
+  const statements = new Map<string, Database.Statement>();
   const callerStatements = new WeakMap<Database.Database, AppendStatements>();
   const getById = db.prepare(`SELECT ${COLUMNS} FROM events WHERE app_id = ? AND id = ?`);
   const head = db.prepare("SELECT last_seq FROM app_counters WHERE app_id = ?");
@@ -114,8 +115,14 @@ export function createSqliteStore(
 
     async query(q: EventQuery): Promise<Envelope[]> {
       const [sql, params] = querySql(q);
-      const rows = db.prepare(sql).all(...params) as EventRow[];
-      return q.forRendering ? rows.map((r) => keepStoredJson(toEnvelope(r), r.payload, r.context)) : rows.map(toEnvelope);
+      let stmt = statements.get(sql);
+      if (!stmt) {
+        // A query's text depends only on which filters it uses: a handful of shapes, each prepared once.
+        if (statements.size >= 256) statements.clear();
+        statements.set(sql, (stmt = db.prepare(sql)));
+      }
+      const rows = stmt.all(...params) as EventRow[];
+      return q.forRendering ? rows.map(toRenderedEnvelope) : rows.map(toEnvelope);
     },
 
     async getEvent(app_id, id) {
@@ -215,6 +222,28 @@ function configure(db: Database.Database, options: SqliteStoreOptions): void {
   db.pragma("foreign_keys = ON");
   // The writer checkpoints when idle (writer-core.ts); a commit here must not block the event loop doing it.
   db.pragma("wal_autocheckpoint = 0");
+}
+
+/**
+ * For EventQuery.forRendering: the caller renders the envelope and shares it with no one, so the
+ * JSON is parsed only if a rendering other than `native` reads payload or context.
+ */
+function toRenderedEnvelope(r: EventRow): Envelope {
+  let payload: unknown;
+  let context: unknown;
+  const e = {
+    id: r.id,
+    seq: r.seq,
+    subject_seq: r.subject_seq,
+    type: r.type,
+    get payload() {
+      return (payload ??= JSON.parse(r.payload));
+    },
+    get context() {
+      return (context ??= JSON.parse(r.context));
+    },
+  } as unknown as Envelope;
+  return keepStoredJson(e, r.payload, r.context);
 }
 
 function toEnvelope(r: EventRow): Envelope {

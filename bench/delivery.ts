@@ -12,7 +12,7 @@ import { createAuthbus, type Authbus } from "../src/index.js";
 import type { Envelope } from "../src/core/envelope.js";
 import { buildWebhookRequest, webhookUserAgent } from "../src/core/delivery/webhook-request.js";
 import { readAuthbusVersion } from "../src/version.js";
-import { fmt, summarize, tempDir } from "./lib.js";
+import { fmt, settle, summarize, tempDir } from "./lib.js";
 import { startReceiverProcess, wallNow, type ReceiverHandle } from "./receiver-process.js";
 import type { QueueRun } from "./baselines/bullmq.js";
 import type { DeliveryJob } from "./baselines/http.js";
@@ -103,6 +103,7 @@ async function deliver(file: string, subId: string, pending: number, window: num
     );
   try {
     const fanned = await next("fanned");
+    await settle();
     await receiver.reset(window);
     const resumed = next("resumed");
     child.send("resume");
@@ -156,6 +157,7 @@ async function deliverChild(file: string, subId: string, pending: number): Promi
 async function timeQueue(receiver: ReceiverHandle, n: number, make: () => Promise<QueueRun>): Promise<{ enqueuePerSecond: number; perSecond: number }> {
   const run = await make();
   try {
+    await settle();
     await receiver.reset(n);
     const t = wallNow();
     await run.process();
@@ -228,6 +230,7 @@ async function pgWorkers(receiver: ReceiverHandle, n: number, workers: number): 
     }
     await Promise.all(ready);
     while ((await admin.subscriptions.health(sub.id)).backlog < n) await new Promise((r) => setTimeout(r, 100));
+    await settle();
     await admin.subscriptions.resume(sub.id);
     const { at, firstAt } = await timeout(receiver.reached(), 600_000, `${n} deliveries by ${workers} PostgreSQL workers`);
     return (n / (at - firstAt)) * 1000;
@@ -257,7 +260,7 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
   const N = quick ? 5_000 : 20_000;
   const BACKLOG = quick ? 100_000 : 1_000_000;
   const WINDOW = quick ? 10_000 : 20_000;
-  const ROUNDS = quick ? 1 : 2;
+  const ROUNDS = quick ? 1 : 3;
   const log = (s: string) => console.error(`[delivery] ${s}`);
   const dir = tempDir("authbus-bench-delivery-");
   const receiver = await startReceiverProcess();
@@ -280,6 +283,7 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
       log("authbus");
       runs.ours.push(await deliver(file, rec.sub.id, N, N, receiver));
       log("raw undici");
+      await settle();
       await receiver.reset(N);
       const tRaw = wallNow();
       await rawUndici(receiver.url, requests, IN_FLIGHT);
@@ -335,7 +339,8 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
         "enqueueing), then resumed; deliveries/s is the time from resume() to the receiver's last unique id. The baselines post the same native bodies over an undici " +
         "pool of 64 connections; BullMQ and pg-boss sign every attempt (Standard Webhooks HMAC) and retry on non-2xx, and are timed from worker start, jobs already " +
         "enqueued. Redis runs with its local configuration (here no AOF: BullMQ's jobs are not fsynced); PostgreSQL commits durably. Latency times are wall-clock " +
-        "`performance.timeOrigin + performance.now()` in both processes.",
+        "`performance.timeOrigin + performance.now()` in both processes. Before each timed run the bench waits (at most 15 s) until the CPUs are at least 85% idle, " +
+        "so no sender inherits the previous one's background work.",
       "",
       `### Throughput: ${fmt(N)} recorded events, ${IN_FLIGHT} in flight, loopback receiver in a child process (best of ${ROUNDS} interleaved round${ROUNDS > 1 ? "s" : ""})`,
       "",
@@ -412,6 +417,7 @@ if (process.argv[2] === "--pg-worker") {
         return { body: r.body, headers: r.headers };
       });
       const d = await deliver(file, rec.sub.id, 20_000, 20_000, receiver);
+      await settle();
       await receiver.reset(20_000);
       const t = wallNow();
       const cpu = process.cpuUsage();

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { v7 as uuidv7 } from "uuid";
 import { createAuthbus } from "../src/index.js";
 import { migrate } from "../src/stores/sqlite/migrations.js";
-import { fmt, summarize, tempDir } from "./lib.js";
+import { fmt, settle, summarize, tempDir } from "./lib.js";
 
 export interface EmitRow {
   name: string;
@@ -75,9 +75,15 @@ async function authbus(concurrency: number, durationMs: number, writerThread: bo
 
 export async function runEmitBenchmark(durationMs = 3000): Promise<{ rows: EmitRow[]; markdown: string }> {
   const rows: EmitRow[] = [];
+  // Each row starts on a quiet machine (lib.ts settle): no row inherits the previous one's checkpoint or exit.
+  await settle();
   rows.push(naive(durationMs));
   // 1,024 emitters: how far group commit goes when more callers wait than one batch of 256 holds.
-  for (const thread of [true, false]) for (const c of thread ? [1, 16, 256, 1024] : [1, 16, 256]) rows.push(await authbus(c, durationMs, thread));
+  for (const thread of [true, false])
+    for (const c of thread ? [1, 16, 256, 1024] : [1, 16, 256]) {
+      await settle();
+      rows.push(await authbus(c, durationMs, thread));
+    }
   const base = rows[0]!.perSecond;
   const lines = [
     "| Writer | Concurrent emitters | Events | Events/s | p50 latency (ms) | p99 latency (ms) | CPU µs/event (all threads) | × naive |",

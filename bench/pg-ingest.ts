@@ -10,7 +10,7 @@ import pg from "pg";
 import PgBoss from "pg-boss";
 import { v7 as uuidv7 } from "uuid";
 import { createAuthbus } from "../src/index.js";
-import { fmt, summarize } from "./lib.js";
+import { fmt, settle, summarize } from "./lib.js";
 
 const PG_URL = process.env.AUTHBUS_BENCH_POSTGRES_URL ?? `postgres://${process.env.PGUSER ?? "postgres"}@127.0.0.1:5432/test`;
 const CONCURRENCY = 64;
@@ -61,6 +61,7 @@ async function authbus(ms: number, callerIds: boolean): Promise<IngestRow> {
   const emit = (i: number) => bus.emit("user.authenticated", payload(i), context, callerIds ? { id: uuidv7() } : {});
   try {
     await load("warm-up", 300, emit);
+    await settle();
     return await load(callerIds ? "Authbus emit, caller-chosen ids (transaction per batch)" : "Authbus emit (one statement per batch)", ms, emit);
   } finally {
     await bus.close();
@@ -79,6 +80,7 @@ async function pgBoss(ms: number, max: number): Promise<IngestRow> {
     // The same JSON an Authbus event carries, as the job's data.
     const send = (i: number) => boss.send(name, { type: "user.authenticated", payload: payload(i), context });
     await load("warm-up", 300, send);
+    await settle();
     return await load(`pg-boss send (pool ${max})`, ms, send);
   } finally {
     await boss.stop({ graceful: false, wait: true });

@@ -4,14 +4,14 @@
  * sender, delivery engine) comes in through `AppBusDeps`; nothing here opens a resource that
  * outlives `close()`.
  */
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "./core/ids.js";
 import { AuthbusError, BatchItemError, BlockingEventTypeError, BusClosedError, DuplicateHandlerError, InvalidEventIdError, InvalidQueryError, SsrfRefusedError } from "./core/errors.js";
 import { isBlockingType } from "./core/catalog/catalog.js";
 import { subjectOf, type AnyEnvelope, type ContextInputT, type EmitReceipt, type Envelope, type EventContext } from "./core/envelope.js";
 import { compilePattern, compilePatterns } from "./core/pattern.js";
 import { validateEmit } from "./core/validate.js";
 import { NEXTAUTH_EVENTS, toNextAuthMessage, type NextAuthEventName } from "./core/formats/nextauth.js";
-import type { AppendInput, EventStore } from "./core/ports/store.js";
+import type { AppendInput, AppendResult, EventStore } from "./core/ports/store.js";
 import type { DecisionStore } from "./core/ports/decisions.js";
 import type { DeliveryStore } from "./core/ports/deliveries.js";
 import type { TenancyStore } from "./core/ports/tenancy.js";
@@ -162,8 +162,8 @@ export function createAppBus(app: string, d: AppBusDeps, appOptions: AppOptions 
       triggered_by: context?.triggered_by ?? "user",
       preferred_languages: context?.preferred_languages ?? [],
       language: context?.language ?? language,
-      ...(userId !== undefined ? { user_id: userId } : {}),
     };
+    if (userId !== undefined) full.user_id = userId;
     full.app_id = app;
     return full;
   }
@@ -208,7 +208,15 @@ export function createAppBus(app: string, d: AppBusDeps, appOptions: AppOptions 
     } catch (e) {
       return Promise.reject(e);
     }
-    return append([input], opts.await === true).then((r) => r[0]!);
+    if (opts.await === true || registering.size > 0) return append([input], opts.await === true).then((r) => r[0]!);
+    // The common case without append's async frame and arrays: one emit per authentication request.
+    return store.append([input]).then(receiptOfOne);
+  }
+
+  function receiptOfOne(results: AppendResult[]): EmitReceipt {
+    const r = results[0]!;
+    if (!r.duplicate) d.onRecorded?.(app, 1);
+    return { id: r.id, seq: r.seq };
   }
 
   async function append(inputs: AppendInput[], awaitHandlers: boolean): Promise<EmitReceipt[]> {

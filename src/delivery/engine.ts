@@ -1,5 +1,5 @@
 import os from "node:os";
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import type { EventStore } from "../core/ports/store.js";
 import type { Envelope } from "../core/envelope.js";
 import type { DeliveryStore, Subscription } from "../core/ports/deliveries.js";

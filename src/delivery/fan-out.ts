@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import { auth0TypeFor } from "../core/formats/auth0.js";
 import type { NewDelivery, Subscription } from "../core/ports/deliveries.js";
 import type { Slot } from "./claimed-queue.js";

@@ -2,7 +2,7 @@
  * `bus.subscriptions` and `bus.deliveries`: Auth0 Event Streams' model (a named stream with a type
  * filter and a destination) with Svix-grade operations (test, replay, retry, rotate, health).
  */
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from "../core/delivery/retry-schedule.js";
 import { buildWebhookRequest } from "../core/delivery/webhook-request.js";
 import { validateNatsSubject } from "../core/delivery/nats-message.js";

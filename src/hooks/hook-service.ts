@@ -3,7 +3,7 @@
  * over HTTP through the guarded client), the decision ledger, and `before()` itself. The chain's
  * rules live in src/core/hooks; this file only supplies time, I/O and bookkeeping.
  */
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import type { Agent } from "undici";
 import { isBlockingType, isEventType, type BlockingEventType, type PayloadOf } from "../core/catalog/catalog.js";
 import type { ContextInputT, EventContext } from "../core/envelope.js";

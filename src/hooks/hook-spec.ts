@@ -4,7 +4,7 @@
  * not a surprise on the first sign-up.
  */
 import { Type } from "@sinclair/typebox";
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import { EVENT_TYPES, isBlockingType, isEventType, type BlockingEventType } from "../core/catalog/catalog.js";
 import { InvalidHookError } from "../core/errors.js";
 import type { ChainHook, HookEvent } from "../core/hooks/chain.js";

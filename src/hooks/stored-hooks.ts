@@ -5,7 +5,7 @@
  * Several processes may serve one database: each re-reads the stored hooks every `syncMs`, so a
  * hook registered or deleted through one process is enforced by the others within that time.
  */
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import { isBlockingType, type BlockingEventType } from "../core/catalog/catalog.js";
 import { InvalidHookError, InvalidQueryError, NotFoundError } from "../core/errors.js";
 import type { Page } from "../core/ports/deliveries.js";

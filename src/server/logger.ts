@@ -4,7 +4,7 @@
  * report can be found in the logs.
  */
 import { pino, type Logger, type LoggerOptions } from "pino";
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 
 export type { Logger };
 

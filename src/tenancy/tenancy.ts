@@ -4,7 +4,7 @@
  * unsalted fast hash is enough: there is no dictionary to attack.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../core/ids.js";
 import { InvalidAppError, InvalidOptionsError, InvalidQueryError, NotFoundError } from "../core/errors.js";
 import type { Page } from "../core/ports/deliveries.js";
 import type { ApiKeyRecord, AppRecord, KeyScope, TenancyStore } from "../core/ports/tenancy.js";

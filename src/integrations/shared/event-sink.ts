@@ -3,7 +3,7 @@
  * id up front, so a retry after a store failure records it once; the flow waits at most
  * `emitTimeoutMs` for durability and then goes on while the write (or its retries) finishes.
  */
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../../core/ids.js";
 import { AuthbusError } from "../../index.js";
 import type { Authbus, ContextInput, NonBlockingEventType, PayloadOf } from "../../index.js";
 

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../../core/ids.js";
 import { describe, expect, it } from "vitest";
 import type { DecisionRecord, HookAnswerRecord } from "../../core/hooks/decision.js";
 import type { MakeStore } from "../store-conformance.js";

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../../core/ids.js";
 import { describe, expect, it } from "vitest";
 import type { AttemptResult, DeliveryStore, NewDelivery, Subscription } from "../../core/ports/deliveries.js";
 import type { MakeStore } from "../store-conformance.js";

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from "uuid";
+import { uuidv7 } from "../../core/ids.js";
 import type { AppendInput } from "../../core/ports/store.js";
 import type { ConformanceFixture, MakeStore } from "../store-conformance.js";
 

@@ -125,6 +125,7 @@ function attemptResult(sub: Subscription, s: Slot, n: number, at: number, o: { s
     app_id: sub.app_id,
     subscription_id: sub.id,
     delivery_id: s.id,
+    delivery_pos: s.pos,
     n,
     at_ms: at,
     status_code: null,

@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { migrate } from "../../src/stores/sqlite/migrations.js";
-import { CLAIM_CANDIDATES_SQL } from "../../src/stores/sqlite/delivery-ops.js";
+import { CLAIM_SQL } from "../../src/stores/sqlite/delivery-ops.js";
 import { BACKLOG_SQL, PENDING_PAGE_SQL } from "../../src/stores/sqlite/delivery-store.js";
 import { tempDbPath } from "../helpers.js";
 
@@ -20,12 +20,12 @@ function plan(sql: string, params: unknown): string[] {
   return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params as never) as { detail: string }[]).map((r) => r.detail);
 }
 
-const named = { sub: "s", app: "a", now: 1, owner: "o", limit: 10 };
+const named = { sub: "s", app: "a", now: 1, owner: "o", limit: 10, until: 2 };
 
 describe("SQLite delivery reads use the pending and claimed indexes", () => {
   for (const ordering of ["none", "seq", "subject"] as const) {
     it(`claims with ordering ${ordering}`, () => {
-      const steps = plan(CLAIM_CANDIDATES_SQL[ordering], named);
+      const steps = plan(CLAIM_SQL[ordering], named);
       expect(steps.join("\n"), ordering).not.toMatch(/deliveries_by_subscription|SCAN deliveries/);
       expect(steps.some((d) => /USING (COVERING )?INDEX deliveries_pending(_by_seq)? \(subscription_id=\?\)/.test(d)), steps.join("\n")).toBe(true);
       // Others' live claims are looked up among claimed rows only, never through a backlog.

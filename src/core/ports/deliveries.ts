@@ -87,6 +87,8 @@ export interface AttemptResult {
   app_id: string;
   subscription_id: string;
   delivery_id: string;
+  /** The delivery's PendingDelivery.pos when the worker has it: a store may use it instead of looking the id up. */
+  delivery_pos?: number;
   /** 1-based number of this attempt. */
   n: number;
   at_ms: number;

@@ -25,6 +25,7 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
   const fanoutSeq = db.prepare("SELECT fanout_seq FROM subscriptions WHERE app_id = ? AND id = ?").pluck();
   const moveCursor = db.prepare("UPDATE subscriptions SET fanout_seq = max(fanout_seq, ?) WHERE app_id = ? AND id = ?");
   const posOf = db.prepare("SELECT pos FROM deliveries WHERE id = ?").pluck();
+  const idAt = db.prepare("SELECT id FROM deliveries WHERE pos = ?").pluck();
   const insertAttempt = db.prepare(
     "INSERT OR REPLACE INTO delivery_attempts (delivery_pos, n, at, status_code, latency_ms, error, response_head) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
@@ -71,9 +72,10 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
       let ok: { at: number; app: string; sub: string } | undefined;
       const flushSuccess = () => ok && (success.run(ok.at, ok.app, ok.sub), (ok = undefined));
       for (let i = 0; i < flat.length; i += ATTEMPT_FIELDS) {
-        const [app_id, subscription_id, delivery_id, n, at_ms, status_code, latency_ms, error, response_head, state, next_attempt_at_ms, flagged, reason, keep] =
+        const [app_id, subscription_id, delivery_id, n, at_ms, status_code, latency_ms, error, response_head, state, next_attempt_at_ms, flagged, reason, keep, knownPos] =
           flat.slice(i, i + ATTEMPT_FIELDS) as PackedAttempt;
-        const pos = posOf.get(delivery_id) as number | undefined;
+        // A known pos is checked against the id (one rowid lookup, not a search of the id index).
+        const pos = (knownPos !== null && idAt.get(knownPos) === delivery_id ? knownPos : posOf.get(delivery_id)) as number | undefined;
         if (pos === undefined) continue; // the subscription was deleted meanwhile
         insertAttempt.run(pos, n, at_ms, status_code, latency_ms, error, response_head);
         updateDelivery.run(state, n, next_attempt_at_ms, flagged, reason, at_ms, keep, keep, pos);
@@ -93,9 +95,9 @@ export function createDeliveryOps(db: Database.Database): { [K in DeliveryOpName
 type PackedAttempt = [
   app_id: string, subscription_id: string, delivery_id: string, n: number, at_ms: number, status_code: number | null, latency_ms: number,
   error: string | null, response_head: string | null, state: AttemptResult["state"], next_attempt_at_ms: number | null, flagged: string | null,
-  reason: string | null, keep_claim: 0 | 1,
+  reason: string | null, keep_claim: 0 | 1, delivery_pos: number | null,
 ];
-const ATTEMPT_FIELDS = 14;
+const ATTEMPT_FIELDS = 15;
 
 /** Attempt results as one flat array for the writer thread (see DeliveryOpArgs.recordAttempts). */
 export function packAttempts(results: readonly AttemptResult[]): unknown[] {
@@ -103,7 +105,7 @@ export function packAttempts(results: readonly AttemptResult[]): unknown[] {
   for (const r of results) {
     // Only a pending result keeps its claim: a final one always releases it.
     const keep = r.state === "pending" && r.keep_claim === true ? 1 : 0;
-    out.push(r.app_id, r.subscription_id, r.delivery_id, r.n, r.at_ms, r.status_code, r.latency_ms, r.error, r.response_head, r.state, r.next_attempt_at_ms, r.flagged, r.reason, keep);
+    out.push(r.app_id, r.subscription_id, r.delivery_id, r.n, r.at_ms, r.status_code, r.latency_ms, r.error, r.response_head, r.state, r.next_attempt_at_ms, r.flagged, r.reason, keep, r.delivery_pos ?? null);
   }
   return out;
 }
@@ -121,29 +123,36 @@ const isHead = (scope: string) =>
 const noneClaimedByOthers = (scope: string) =>
   `NOT EXISTS (SELECT 1 FROM deliveries c INDEXED BY deliveries_claimed WHERE c.subscription_id = d.subscription_id AND c.claimed_by IS NOT NULL ${scope} AND c.claimed_by <> @owner AND c.claim_until > @now AND c.state = 'pending')`;
 
-/** Candidates for a claim, per ordering (exported for the query-plan test). */
-export const CLAIM_CANDIDATES_SQL: Record<ClaimOptions["ordering"], string> = {
-  none: `SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE} ORDER BY d.pos LIMIT @limit`,
+/** Candidates for a claim, per ordering: the positions to take. */
+const CANDIDATES: Record<ClaimOptions["ordering"], string> = {
+  none: `SELECT d.pos FROM deliveries d WHERE ${FREE} ORDER BY d.pos LIMIT @limit`,
   // The head itself, then the checks: filtering first would scan the whole backlog when the head is not free.
-  seq: `SELECT ${PENDING_COLUMNS} FROM (SELECT * FROM deliveries WHERE subscription_id = @sub AND state = 'pending' AND +app_id = @app ORDER BY seq, pos LIMIT 1) d
+  seq: `SELECT d.pos FROM (SELECT * FROM deliveries WHERE subscription_id = @sub AND state = 'pending' AND +app_id = @app ORDER BY seq, pos LIMIT 1) d
        WHERE ${FREE} AND ${noneClaimedByOthers("")} LIMIT @limit`,
-  subject: `SELECT ${PENDING_COLUMNS} FROM deliveries d WHERE ${FREE}
+  subject: `SELECT d.pos FROM deliveries d WHERE ${FREE}
        AND (d.subject IS NULL OR (${isHead("AND x.subject = d.subject")} AND ${noneClaimedByOthers("AND c.subject = d.subject")})) ORDER BY d.pos LIMIT @limit`,
 };
+
+/** A claim, per ordering: candidates chosen and taken in one statement (exported for the query-plan test). */
+export const CLAIM_SQL = Object.fromEntries(
+  Object.entries(CANDIDATES).map(([ordering, candidates]) => [
+    ordering,
+    `UPDATE deliveries SET claimed_by = @owner, claim_until = @until WHERE pos IN (${candidates}) RETURNING ${PENDING_COLUMNS}`,
+  ]),
+) as Record<ClaimOptions["ordering"], string>;
 
 /** The ordering rules of DeliveryStore.claimPending, as statements run inside one writer transaction. */
 function createClaimStatements(db: Database.Database) {
   const candidates = {
-    none: db.prepare(CLAIM_CANDIDATES_SQL.none),
-    seq: db.prepare(CLAIM_CANDIDATES_SQL.seq),
-    subject: db.prepare(CLAIM_CANDIDATES_SQL.subject),
+    none: db.prepare(CLAIM_SQL.none),
+    seq: db.prepare(CLAIM_SQL.seq),
+    subject: db.prepare(CLAIM_SQL.subject),
   };
-  const take = db.prepare("UPDATE deliveries SET claimed_by = ?, claim_until = ? WHERE pos = ?");
   return {
     claim({ app_id, subscription_id, owner, o }: DeliveryOpArgs["claimPending"]): PendingDelivery[] {
-      const rows = candidates[o.ordering].all({ sub: subscription_id, app: app_id, now: o.nowMs, owner, limit: o.limit }) as PendingDelivery[];
-      for (const r of rows) take.run(owner, o.nowMs + o.leaseMs, r.pos);
-      return rows;
+      const rows = candidates[o.ordering].all({ sub: subscription_id, app: app_id, now: o.nowMs, owner, limit: o.limit, until: o.nowMs + o.leaseMs }) as PendingDelivery[];
+      // RETURNING gives no order: the claimed batch goes back in pos order, as the candidates were chosen.
+      return rows.sort((a, b) => a.pos - b.pos);
     },
     renew: db.prepare("UPDATE deliveries SET claim_until = ? WHERE claimed_by = ? AND state = 'pending'"),
     release: db.prepare("UPDATE deliveries SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = ?"),

@@ -148,11 +148,17 @@ export interface Patience {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const backoff = (attempt: number) => Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
-/** True when another attempt fits before `deadline` (and waits for it); false when it is time to give up. */
+/**
+ * Waits before the next attempt and returns true, or returns false when it is time to give up. The
+ * last wait is cut short at `deadline` and one more attempt is made there: an operation waits out its
+ * whole patience, not just the backoff steps that fit in it (giving up when the next step would
+ * overshoot could end the wait up to a second early).
+ */
 export async function waitToRetry(e: unknown, attempt: number, deadline: number, patience: Patience): Promise<boolean> {
-  const delay = backoff(attempt);
-  if (!isTransient(e) || patience.stopped() || Date.now() + delay > deadline) return false;
-  await sleep(delay);
+  if (!isTransient(e) || patience.stopped()) return false;
+  const left = deadline - Date.now();
+  if (left <= 0) return false;
+  await sleep(Math.min(backoff(attempt), left));
   return !patience.stopped();
 }
 

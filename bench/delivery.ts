@@ -70,6 +70,32 @@ async function envelopesOf(bus: Authbus): Promise<Envelope[]> {
   }
 }
 
+/** A throughput round's input: `n` events recorded for a paused subscription, and the same deliveries pre-signed for the baselines. */
+async function recordRound(file: string, url: string, n: number, userAgent: string) {
+  const rec = await record(file, url, n);
+  const envelopes = await envelopesOf(rec.bus);
+  await rec.bus.close();
+  const requests = envelopes.map((e) => {
+    const r = buildWebhookRequest(e, { id: rec.sub.id, format: "native", secrets: [rec.sub.secret] }, { nowSeconds: Math.floor(Date.now() / 1000), userAgent });
+    if (!r.ok) throw new Error(r.skip);
+    return { body: r.body, headers: r.headers };
+  });
+  return { sub: rec.sub, envelopes, requests };
+}
+
+/** Baseline (a), timed like the others (settled machine, receiver's last unique id); also its CPU per request. */
+async function timeRaw(receiver: ReceiverHandle, requests: { body: string; headers: Record<string, string> }[]): Promise<{ perSecond: number; cpuUs: number }> {
+  const { rawUndici } = await import("./baselines/raw-undici.js");
+  await settle();
+  await receiver.reset(requests.length);
+  const t = wallNow();
+  const cpu = process.cpuUsage();
+  await rawUndici(receiver.url, requests, IN_FLIGHT);
+  const perSecond = (requests.length / ((await receiver.reached()).at - t)) * 1000;
+  const used = process.cpuUsage(cpu);
+  return { perSecond, cpuUs: (used.user + used.system) / requests.length };
+}
+
 interface Delivered {
   fanoutPerSecond: number;
   deliveredPerSecond: number;
@@ -254,7 +280,6 @@ async function pgWorkerChild(schema: string): Promise<void> {
 export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Promise<{ markdown: string }> {
   const quick = opts.quick ?? process.env.BENCH_QUICK === "1";
   // Loaded here, not at the top: the delivering child process (same file) must not carry them.
-  const { rawUndici } = await import("./baselines/raw-undici.js");
   const { bullmqBaseline } = await import("./baselines/bullmq.js");
   const { pgBossBaseline } = await import("./baselines/pg-boss.js");
   const N = quick ? 5_000 : 20_000;
@@ -271,23 +296,13 @@ export async function runDeliveryBenchmark(opts: { quick?: boolean } = {}): Prom
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}: recording ${fmt(N)} events`);
       const file = path.join(dir, `throughput-${round}.db`);
-      const rec = await record(file, receiver.url, N);
-      const envelopes = await envelopesOf(rec.bus);
-      await rec.bus.close();
-      const requests = envelopes.map((e) => {
-        const r = buildWebhookRequest(e, { id: rec.sub.id, format: "native", secrets: [rec.sub.secret] }, { nowSeconds: Math.floor(Date.now() / 1000), userAgent });
-        if (!r.ok) throw new Error(r.skip);
-        return { body: r.body, headers: r.headers };
-      });
+      const rec = await recordRound(file, receiver.url, N, userAgent);
+      const { envelopes, requests } = rec;
       const jobs: DeliveryJob[] = envelopes.map((e, i) => ({ id: e.id, body: requests[i]!.body }));
       log("authbus");
       runs.ours.push(await deliver(file, rec.sub.id, N, N, receiver));
       log("raw undici");
-      await settle();
-      await receiver.reset(N);
-      const tRaw = wallNow();
-      await rawUndici(receiver.url, requests, IN_FLIGHT);
-      runs.raw.push((N / ((await receiver.reached()).at - tRaw)) * 1000);
+      runs.raw.push((await timeRaw(receiver, requests)).perSecond);
       log("bullmq");
       runs.bull.push(await timeQueue(receiver, N, () => bullmqBaseline({ url: receiver.url, jobs, secret: rec.sub.secret, userAgent, concurrency: IN_FLIGHT })));
       log("pg-boss");
@@ -400,7 +415,6 @@ if (process.argv[2] === "--pg-worker") {
   await receiver.close();
 } else if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes("--throughput-only")) {
   // Authbus against the raw undici loop only, alternating: `npx tsx bench/delivery.ts --throughput-only [rounds]`.
-  const { rawUndici } = await import("./baselines/raw-undici.js");
   const receiver = await startReceiverProcess();
   const rounds = Number(process.argv[process.argv.indexOf("--throughput-only") + 1]) || 3;
   const dir = tempDir("authbus-bench-delivery-");
@@ -408,24 +422,11 @@ if (process.argv[2] === "--pg-worker") {
   try {
     for (let round = 1; round <= rounds; round++) {
       const file = path.join(dir, `t-${round}.db`);
-      const rec = await record(file, receiver.url, 20_000);
-      const envelopes = await envelopesOf(rec.bus);
-      await rec.bus.close();
-      const requests = envelopes.map((e) => {
-        const r = buildWebhookRequest(e, { id: rec.sub.id, format: "native", secrets: [rec.sub.secret] }, { nowSeconds: Math.floor(Date.now() / 1000), userAgent });
-        if (!r.ok) throw new Error(r.skip);
-        return { body: r.body, headers: r.headers };
-      });
+      const rec = await recordRound(file, receiver.url, 20_000, userAgent);
       const d = await deliver(file, rec.sub.id, 20_000, 20_000, receiver);
-      await settle();
-      await receiver.reset(20_000);
-      const t = wallNow();
-      const cpu = process.cpuUsage();
-      await rawUndici(receiver.url, requests, IN_FLIGHT);
-      const raw = (20_000 / ((await receiver.reached()).at - t)) * 1000;
-      const rawCpu = process.cpuUsage(cpu);
+      const raw = await timeRaw(receiver, rec.requests);
       console.log(
-        `round ${round}: authbus ${fmt(d.deliveredPerSecond)}/s (${fmt(d.cpuUsPerDelivery, 1)} µs CPU each), raw undici ${fmt(raw)}/s (${fmt((rawCpu.user + rawCpu.system) / 20_000, 1)} µs), ratio ${fmt(d.deliveredPerSecond / raw, 2)}`,
+        `round ${round}: authbus ${fmt(d.deliveredPerSecond)}/s (${fmt(d.cpuUsPerDelivery, 1)} µs CPU each), raw undici ${fmt(raw.perSecond)}/s (${fmt(raw.cpuUs, 1)} µs), ratio ${fmt(d.deliveredPerSecond / raw.perSecond, 2)}`,
       );
     }
   } finally {
